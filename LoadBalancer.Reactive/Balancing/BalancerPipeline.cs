@@ -1,0 +1,16 @@
+using System.Reactive.Linq;
+
+namespace LoadBalancer.Reactive.Balancing;
+
+/// <summary>The fold: one serialized stream of events, scanned by <see cref="BalancerReducer.Reduce"/>.</summary>
+internal static class BalancerPipeline
+{
+    /// <summary>
+    /// Folds <paramref name="events"/> into steps, starting from <paramref name="initial"/>. The caller
+    /// serializes the events (see <see cref="SerializingSubject{T}"/>); the fold trusts that it is never
+    /// entered twice at once.
+    /// </summary>
+    public static IObservable<Step> Run(
+        IObservable<BalancerEvent> events, BalancerState initial, ILoadBalancingStrategy strategy) =>
+        events.Scan(new Step(initial, null), (step, @event) => BalancerReducer.Reduce(step.State, @event, strategy));
+}

@@ -1,0 +1,72 @@
+using LoadBalancer.Reactive.Balancing;
+
+namespace LoadBalancer.Reactive.Configuration;
+
+/// <summary>
+/// Everything a <see cref="TcpLoadBalancer"/> needs to run: where it listens, the backends it
+/// spreads connections over, how it picks one, and how long it waits.
+/// </summary>
+/// <remarks>
+/// Options are validated as a whole when a balancer is created; every problem is reported at once
+/// in a <see cref="LoadBalancerOptionsException"/>.
+/// </remarks>
+public sealed record LoadBalancerOptions
+{
+    /// <summary>
+    /// The endpoints to accept client connections on, written <c>HOST:PORT</c> (<c>127.0.0.1:8000</c>,
+    /// <c>[::1]:8000</c>, <c>localhost:8000</c>, <c>*:8000</c> for every IPv4 address). Port 0 picks a
+    /// free port; read it back from <see cref="TcpLoadBalancer.ListenEndPoints"/>. At least one is required.
+    /// </summary>
+    public IReadOnlyList<string> Listen { get; init; } = [];
+
+    /// <summary>The backends to relay connections to. At least one is required.</summary>
+    public IReadOnlyList<BackendOptions> Backends { get; init; } = [];
+
+    /// <summary>
+    /// The name of the strategy that picks a backend for each connection, one of
+    /// <see cref="LoadBalancingStrategies.All"/>. Default: <see cref="LoadBalancingStrategies.LeastConnections"/>.
+    /// </summary>
+    public string Strategy { get; init; } = LoadBalancingStrategies.LeastConnections;
+
+    /// <summary>How long to wait for a backend to accept a connection. Default: 5 seconds.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many events each <see cref="TcpLoadBalancer.Events"/> subscriber may fall behind before
+    /// further events are dropped for it (and counted in an <see cref="Events.EventsDropped"/>).
+    /// A slow subscriber never slows the balancer. Default: 10,000.
+    /// </summary>
+    public int EventBufferCapacity { get; init; } = 10_000;
+}
+
+/// <summary>One backend server that connections are relayed to.</summary>
+public sealed record BackendOptions
+{
+    /// <summary>Creates a backend at <paramref name="address"/> (<c>HOST:PORT</c>).</summary>
+    /// <param name="address">The backend's address, written <c>HOST:PORT</c>.</param>
+    /// <param name="weight">The backend's relative weight; see <see cref="Weight"/>.</param>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public BackendOptions(string address, int weight = 1)
+    {
+        Address = address;
+        Weight = weight;
+    }
+
+    /// <summary>Creates a backend whose properties are set by an initializer or a configuration binder.</summary>
+    public BackendOptions()
+    {
+    }
+
+    /// <summary>
+    /// Where the backend listens, written <c>HOST:PORT</c> (<c>10.0.0.5:8080</c>, <c>[::1]:8080</c>,
+    /// <c>db.internal:5432</c>). Host names are resolved when connecting. It also names the backend in events.
+    /// </summary>
+    public required string Address { get; init; }
+
+    /// <summary>
+    /// The backend's share of connections relative to the others, from 0 to
+    /// 10,000. A weight of 0 keeps the backend
+    /// configured but sends it no new connections. Default: 1.
+    /// </summary>
+    public int Weight { get; init; } = 1;
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace LoadBalancer.Reactive.Events;
+
+/// <summary>Something that happened in a balancer, as host applications see it on <see cref="TcpLoadBalancer.Events"/>.</summary>
+public abstract record LoadBalancerEvent
+{
+    /// <summary>When it happened, by the balancer's scheduler clock.</summary>
+    public DateTimeOffset Timestamp { get; init; }
+}
+
+/// <summary>The balancer is listening.</summary>
+/// <param name="ListenEndPoints">The endpoints actually bound (port 0 resolved to the port chosen).</param>
+public sealed record BalancerStarted(IReadOnlyList<EndPoint> ListenEndPoints) : LoadBalancerEvent;
+
+/// <summary>The balancer has stopped: no listener is open and no connection is relayed any more.</summary>
+/// <param name="Finished">Connections that ended by themselves while the balancer was stopping.</param>
+/// <param name="Aborted">Connections still open at the deadline, closed by the balancer.</param>
+public sealed record BalancerStopped(int Finished, int Aborted) : LoadBalancerEvent;
+
+/// <summary>A client connected.</summary>
+/// <param name="ConnectionId">Identifies the connection in every later event about it.</param>
+/// <param name="Client">The client's address.</param>
+/// <param name="Listener">The endpoint the client connected to.</param>
+public sealed record ConnectionAccepted(long ConnectionId, EndPoint Client, EndPoint Listener) : LoadBalancerEvent;
+
+/// <summary>The strategy picked a backend for a connection.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="ActiveConnections">The backend's active connections, counting this one.</param>
+public sealed record ConnectionAssigned(long ConnectionId, string Backend, int ActiveConnections) : LoadBalancerEvent;
+
+/// <summary>The connection to the backend is open; bytes are being relayed.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="ConnectTime">How long the backend took to accept.</param>
+public sealed record BackendConnected(long ConnectionId, string Backend, TimeSpan ConnectTime) : LoadBalancerEvent;
+
+/// <summary>A relayed connection ended.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="BytesFromClient">Bytes relayed from the client to the backend.</param>
+/// <param name="BytesFromBackend">Bytes relayed from the backend to the client.</param>
+/// <param name="Duration">From accepting the client to closing both sides.</param>
+/// <param name="Reason">How it ended.</param>
+/// <param name="ActiveConnections">The backend's active connections, no longer counting this one.</param>
+public sealed record ConnectionCompleted(
+    long ConnectionId,
+    string Backend,
+    long BytesFromClient,
+    long BytesFromBackend,
+    TimeSpan Duration,
+    CompletionReason Reason,
+    int ActiveConnections) : LoadBalancerEvent;
+
+/// <summary>The backend could not be reached; the client was closed.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Error">The socket error (<see cref="SocketError.ConnectionRefused"/>, <see cref="SocketError.TimedOut"/>...).</param>
+/// <param name="Message">A sentence describing the failure.</param>
+/// <param name="ActiveConnections">The backend's active connections, no longer counting this one.</param>
+public sealed record ConnectionFailed(long ConnectionId, string Backend, SocketError Error, string Message, int ActiveConnections)
+    : LoadBalancerEvent;
+
+/// <summary>No backend could take a connection; the client was closed.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Client">The client's address.</param>
+/// <param name="Reason">Why.</param>
+public sealed record ConnectionRejected(long ConnectionId, EndPoint Client, RejectionReason Reason) : LoadBalancerEvent;
+
+/// <summary>Accepting on a listener failed; the listener keeps accepting after a short pause.</summary>
+/// <param name="Listener">The listener's endpoint.</param>
+/// <param name="Error">The socket error.</param>
+/// <param name="Message">A sentence describing the failure.</param>
+public sealed record AcceptFailed(EndPoint Listener, SocketError Error, string Message) : LoadBalancerEvent;
+
+/// <summary>A subscriber to <see cref="TcpLoadBalancer.Events"/> threw. The balancer carried on and so does the subscription.</summary>
+/// <param name="Exception">What the subscriber threw.</param>
+public sealed record SubscriberFaulted(Exception Exception) : LoadBalancerEvent;
+
+/// <summary>This subscriber fell behind by more than <c>EventBufferCapacity</c> events, and this many were dropped for it.</summary>
+/// <param name="Count">Events dropped since the last one delivered.</param>
+public sealed record EventsDropped(long Count) : LoadBalancerEvent;
+
+/// <summary>How a relayed connection ended.</summary>
+public enum CompletionReason
+{
+    /// <summary>The client closed first (FIN), then the backend.</summary>
+    ClientClosed,
+
+    /// <summary>The backend closed first (FIN), then the client.</summary>
+    BackendClosed,
+
+    /// <summary>The client reset the connection; the reset was passed on to the backend.</summary>
+    ClientReset,
+
+    /// <summary>The backend reset the connection; the reset was passed on to the client.</summary>
+    BackendReset,
+
+    /// <summary>The balancer closed the connection, because it was stopping.</summary>
+    Aborted,
+}
+
+/// <summary>Why a connection was rejected.</summary>
+public enum RejectionReason
+{
+    /// <summary>No backend was available.</summary>
+    NoBackendAvailable,
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Reactive.Balancing;
+
+namespace LoadBalancer.Reactive.Relaying;
+
+/// <summary>One accepted client connection, from accept to release.</summary>
+internal sealed class ClientConnection(long id, Socket client, DateTimeOffset acceptedAt)
+{
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _gate = new();
+    private DuplexRelay? _relay;
+    private bool _aborted;
+
+    public long Id { get; } = id;
+
+    public Socket Client { get; } = client;
+
+    public EndPoint ClientEndPoint { get; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+
+    public DateTimeOffset AcceptedAt { get; } = acceptedAt;
+
+    public BackendSnapshot? Backend { get; set; }
+
+    /// <summary>Cancelled when the balancer closes the connection before it has a relay.</summary>
+    public CancellationToken Aborted => _abort.Token;
+
+    /// <summary>Set when connecting to the backend failed; the connection was never relayed.</summary>
+    public SocketException? Failure { get; set; }
+
+    public RelayResult Result { get; set; }
+
+    /// <summary>Relays between the client and <paramref name="backend"/>; aborts at once if the balancer already has.</summary>
+    public Task<RelayResult> Relay(Socket backend)
+    {
+        lock (_gate)
+        {
+            _relay = DuplexRelay.Start(Client, backend, out var completion);
+            if (_aborted)
+            {
+                _relay.Abort();
+            }
+
+            return completion;
+        }
+    }
+
+    /// <summary>Closes the connection with a reset, whether it is still connecting or already relaying.</summary>
+    public void Abort()
+    {
+        lock (_gate)
+        {
+            _aborted = true;
+            _relay?.Abort();
+        }
+
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Relaying;
+
+namespace LoadBalancer.Reactive;
+
+// The life of one connection: accepted → arrived in the fold → assigned or rejected → connected and
+// relayed (or failed) → released back into the fold → completed.
+public sealed partial class TcpLoadBalancer
+{
+    private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private long _nextConnectionId;
+    private int _live;
+    private int _finishedWhileStopping;
+    private int _abortedWhileStopping;
+
+    private void OnAccepted(Socket listener, Socket client)
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                client.Dispose();
+                return;
+            }
+
+            _live++;
+        }
+
+        client.NoDelay = true;
+        var connection = new ClientConnection(
+            Interlocked.Increment(ref _nextConnectionId), client, _scheduler.Now);
+        _connections[connection.Id] = connection;
+        var remote = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        Publish(new ConnectionAccepted(connection.Id, remote, listener.LocalEndPoint!));
+        _feed.OnNext(new ConnectionArrived(connection.Id, remote));
+    }
+
+    private void OnAcceptFailed(Socket listener, SocketException error)
+    {
+        var endPoint = SafeLocalEndPoint(listener);
+        Publish(new AcceptFailed(endPoint, error.SocketErrorCode, error.Message));
+    }
+
+    // Runs inside the fold's serialized stream: one step at a time, never reentrantly. Everything here
+    // only starts work (a relay is asynchronous) so the fold moves on at once.
+    private void OnStep(Step step)
+    {
+        _state = step.State;
+        switch (step.Decision)
+        {
+            case Assignment assignment when _connections.TryGetValue(assignment.ConnectionId, out var connection):
+                Publish(new ConnectionAssigned(connection.Id, assignment.Backend.Address, assignment.Backend.ActiveConnections));
+                connection.Backend = assignment.Backend;
+                _ = ConnectAndRelayAsync(connection, assignment.Backend);
+                break;
+
+            case Rejection rejection when _connections.TryRemove(rejection.ConnectionId, out var connection):
+                Publish(new ConnectionRejected(connection.Id, connection.ClientEndPoint, rejection.Reason));
+                connection.Client.Dispose();
+                Finish(CompletionReason.Aborted, counted: false);
+                break;
+
+            case Release release when _connections.TryRemove(release.ConnectionId, out var connection):
+                PublishOutcome(connection, release.Backend);
+                Finish(connection.Result.Reason, counted: connection.Failure is null);
+                break;
+        }
+    }
+
+    private async Task ConnectAndRelayAsync(ClientConnection connection, BackendSnapshot backend)
+    {
+        try
+        {
+            var connecting = _scheduler.Now;
+            Socket backendSocket;
+            try
+            {
+                backendSocket = await BackendConnector.ConnectAsync(
+                    backend.EndPoint, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is SocketException or OperationCanceledException)
+            {
+                connection.Failure = exception as SocketException ?? new SocketException((int)SocketError.OperationAborted);
+                connection.Client.Dispose();
+                return;
+            }
+
+            Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
+            connection.Result = await connection.Relay(backendSocket).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // Nothing above should throw; if something does, the connection still has to be released
+            // or its backend's count would stay up for good.
+            connection.Failure = new SocketException((int)SocketError.SocketError, exception.Message);
+            connection.Client.Dispose();
+        }
+        finally
+        {
+            _feed.OnNext(new ConnectionReleased(connection.Id));
+        }
+    }
+
+    private void PublishOutcome(ClientConnection connection, BackendSnapshot backend)
+    {
+        if (connection.Failure is { } failure)
+        {
+            Publish(new ConnectionFailed(
+                connection.Id, backend.Address, failure.SocketErrorCode,
+                $"Cannot connect to backend {backend.Address}: {failure.Message}", backend.ActiveConnections));
+            return;
+        }
+
+        var result = connection.Result;
+        Publish(new ConnectionCompleted(
+            connection.Id, backend.Address, result.BytesFromClient, result.BytesFromBackend,
+            _scheduler.Now - connection.AcceptedAt, result.Reason, backend.ActiveConnections));
+    }
+
+    private void Finish(CompletionReason reason, bool counted)
+    {
+        if (_stopping && counted)
+        {
+            if (reason == CompletionReason.Aborted)
+            {
+                Interlocked.Increment(ref _abortedWhileStopping);
+            }
+            else
+            {
+                Interlocked.Increment(ref _finishedWhileStopping);
+            }
+        }
+
+        if (Interlocked.Decrement(ref _live) == 0 && _stopping)
+        {
+            _idle.TrySetResult();
+        }
+    }
+
+    private void AbortAll()
+    {
+        foreach (var connection in _connections.Values)
+        {
+            connection.Abort();
+        }
+    }
+
+    private static EndPoint SafeLocalEndPoint(Socket socket)
+    {
+        try
+        {
+            return socket.LocalEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        }
+        catch (ObjectDisposedException)
+        {
+            return new IPEndPoint(IPAddress.None, 0);
+        }
+    }
+}

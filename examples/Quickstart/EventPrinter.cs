@@ -1,0 +1,44 @@
+using System.Globalization;
+using LoadBalancer.Reactive.Events;
+
+namespace Quickstart;
+
+/// <summary>Turns balancer events into one readable line each.</summary>
+internal static class EventPrinter
+{
+    public static string Format(LoadBalancerEvent @event)
+    {
+        var time = @event.Timestamp.ToLocalTime().ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
+        var text = @event switch
+        {
+            BalancerStarted e => $"listening on {string.Join(", ", e.ListenEndPoints)}",
+            BalancerStopped e => $"stopped: {e.Finished} connection(s) finished, {e.Aborted} cut at the deadline",
+            ConnectionAccepted e => $"#{e.ConnectionId} accepted from {e.Client}",
+            ConnectionAssigned e => $"#{e.ConnectionId} assigned to {e.Backend} ({e.ActiveConnections} active)",
+            BackendConnected e => $"#{e.ConnectionId} connected to {e.Backend} in {Milliseconds(e.ConnectTime)}",
+            ConnectionCompleted e =>
+                $"#{e.ConnectionId} completed on {e.Backend}: {Reason(e.Reason)}, {e.BytesFromClient} B up, "
+                + $"{e.BytesFromBackend} B down, {Milliseconds(e.Duration)} ({e.ActiveConnections} active)",
+            ConnectionFailed e => $"#{e.ConnectionId} FAILED on {e.Backend}: {e.Message} ({e.ActiveConnections} active)",
+            ConnectionRejected e => $"#{e.ConnectionId} REJECTED from {e.Client}: {e.Reason}",
+            AcceptFailed e => $"accept failed on {e.Listener}: {e.Message}",
+            SubscriberFaulted e => $"an event subscriber threw: {e.Exception.Message}",
+            EventsDropped e => $"{e.Count} event(s) dropped: the printer fell behind",
+            _ => @event.ToString(),
+        };
+        return $"{time}  {text}";
+    }
+
+    private static string Milliseconds(TimeSpan duration) =>
+        $"{duration.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms";
+
+    private static string Reason(CompletionReason reason) => reason switch
+    {
+        CompletionReason.ClientClosed => "client closed",
+        CompletionReason.BackendClosed => "backend closed",
+        CompletionReason.ClientReset => "client reset",
+        CompletionReason.BackendReset => "backend reset",
+        CompletionReason.Aborted => "cut by the balancer",
+        _ => reason.ToString(),
+    };
+}

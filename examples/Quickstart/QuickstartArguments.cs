@@ -1,0 +1,129 @@
+using System.Globalization;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+
+namespace Quickstart;
+
+/// <summary>What the command line asked for.</summary>
+/// <param name="Listen">Where to accept clients.</param>
+/// <param name="Backends">The backends; empty means "start the demo backends".</param>
+/// <param name="Strategy">The strategy name.</param>
+/// <param name="ShowHelp">Print usage and exit.</param>
+internal sealed record QuickstartSettings(
+    IReadOnlyList<string> Listen, IReadOnlyList<BackendOptions> Backends, string Strategy, bool ShowHelp)
+{
+    public bool Demo => Backends.Count == 0;
+}
+
+/// <summary>Parses the Quickstart's command line, reporting every mistake at once.</summary>
+internal static class QuickstartArguments
+{
+    public const string DefaultListen = "127.0.0.1:8000";
+
+    public const string Usage = """
+        Usage: dotnet run --project examples/Quickstart -- [options]
+
+        With no --backend, starts three demo HTTP backends on 127.0.0.1:8081-8083 and balances them.
+
+        Options:
+          --listen HOST:PORT          where to accept clients (repeatable; default 127.0.0.1:8000)
+          --backend HOST:PORT[@W]     a backend, with an optional weight W (repeatable)
+          --strategy NAME             how to pick a backend (default least-connections)
+          -h, --help                  show this help
+
+        Example:
+          dotnet run --project examples/Quickstart -- --listen 0.0.0.0:5432 --backend 10.0.0.5:5432 --backend 10.0.0.6:5432@2
+        """;
+
+    /// <summary>Returns the settings, or the list of problems with the arguments.</summary>
+    public static (QuickstartSettings? Settings, IReadOnlyList<string> Errors) Parse(IReadOnlyList<string> args)
+    {
+        var errors = new List<string>();
+        var listen = new List<string>();
+        var backends = new List<BackendOptions>();
+        string? strategy = null;
+        var help = false;
+
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            switch (arg)
+            {
+                case "-h" or "--help":
+                    help = true;
+                    break;
+                case "--listen":
+                    if (TakeValue(args, ref i, arg, errors) is { } address)
+                    {
+                        listen.Add(address);
+                    }
+
+                    break;
+                case "--backend":
+                    if (TakeValue(args, ref i, arg, errors) is { } backend && ParseBackend(backend, errors) is { } options)
+                    {
+                        backends.Add(options);
+                    }
+
+                    break;
+                case "--strategy":
+                    if (TakeValue(args, ref i, arg, errors) is { } name)
+                    {
+                        if (strategy is not null)
+                        {
+                            errors.Add("--strategy is given more than once.");
+                        }
+
+                        strategy = name;
+                    }
+
+                    break;
+                default:
+                    errors.Add(arg.StartsWith('-') ? $"Unknown option '{arg}'." : $"Unexpected argument '{arg}'.");
+                    break;
+            }
+        }
+
+        strategy ??= LoadBalancingStrategies.LeastConnections;
+        if (!LoadBalancingStrategies.All.Contains(strategy))
+        {
+            errors.Add($"--strategy '{strategy}' is unknown; valid strategies are: {string.Join(", ", LoadBalancingStrategies.All)}.");
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        return (new QuickstartSettings(listen.Count > 0 ? listen : [DefaultListen], backends, strategy, help), errors);
+    }
+
+    private static string? TakeValue(IReadOnlyList<string> args, ref int i, string option, List<string> errors)
+    {
+        if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            errors.Add($"{option} needs a value.");
+            return null;
+        }
+
+        return args[++i];
+    }
+
+    private static BackendOptions? ParseBackend(string text, List<string> errors)
+    {
+        var at = text.LastIndexOf('@');
+        if (at < 0)
+        {
+            return new BackendOptions(text);
+        }
+
+        var weightText = text[(at + 1)..];
+        if (!int.TryParse(weightText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var weight))
+        {
+            errors.Add($"--backend '{text}' has weight '{weightText}', which is not a whole number.");
+            return null;
+        }
+
+        return new BackendOptions(text[..at], weight);
+    }
+}
