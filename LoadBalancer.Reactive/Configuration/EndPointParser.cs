@@ -68,6 +68,12 @@ internal static class EndPointParser
             return false;
         }
 
+        if (host.All(c => char.IsAsciiDigit(c) || c == '.') && !LooksLikeIPv4(host))
+        {
+            error = $"'{text}' has '{host}', which is not a full IPv4 address (a.b.c.d)";
+            return false;
+        }
+
         if (host == "*")
         {
             endPoint = new IPEndPoint(IPAddress.Any, port);
@@ -97,6 +103,7 @@ internal static class EndPointParser
         _ => endPoint.ToString() ?? string.Empty,
     };
 
-    // IPAddress.TryParse accepts "1" or "10.1" as IPv4 shorthand; a user who writes those meant a host name.
+    // IPAddress.TryParse accepts "1" or "10.1" as IPv4 shorthand for 0.0.0.1 or 10.0.0.1; a user who
+    // writes that has almost certainly made a typo, so only the full dotted form is an address.
     private static bool LooksLikeIPv4(string host) => host.Count(c => c == '.') == 3;
 }
