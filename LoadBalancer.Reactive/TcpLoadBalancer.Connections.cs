@@ -82,9 +82,17 @@ public sealed partial class TcpLoadBalancer
                 backendSocket = await BackendConnector.ConnectAsync(
                     backend.EndPoint, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
             }
-            catch (Exception exception) when (exception is SocketException or OperationCanceledException)
+            catch (SocketException exception)
             {
-                connection.Failure = exception as SocketException ?? new SocketException((int)SocketError.OperationAborted);
+                connection.Failure = new RelayFailure(
+                    exception.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {exception.Message}");
+                connection.Client.Dispose();
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                connection.Failure = new RelayFailure(
+                    SocketError.OperationAborted, $"Connecting to backend {backend.Address} was cut short: the balancer is stopping");
                 connection.Client.Dispose();
                 return;
             }
@@ -96,7 +104,8 @@ public sealed partial class TcpLoadBalancer
         {
             // Nothing above should throw; if something does, the connection still has to be released
             // or its backend's count would stay up for good.
-            connection.Failure = new SocketException((int)SocketError.SocketError, exception.Message);
+            connection.Failure = new RelayFailure(
+                SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception}");
             connection.Client.Dispose();
         }
         finally
@@ -109,9 +118,7 @@ public sealed partial class TcpLoadBalancer
     {
         if (connection.Failure is { } failure)
         {
-            Publish(new ConnectionFailed(
-                connection.Id, backend.Address, failure.SocketErrorCode,
-                $"Cannot connect to backend {backend.Address}: {failure.Message}", backend.ActiveConnections));
+            Publish(new ConnectionFailed(connection.Id, backend.Address, failure.Error, failure.Message, backend.ActiveConnections));
             return;
         }
 

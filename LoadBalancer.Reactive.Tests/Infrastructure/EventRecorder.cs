@@ -51,7 +51,7 @@ public sealed class EventRecorder : IDisposable
             if (remaining <= TimeSpan.Zero)
             {
                 throw new TimeoutException(
-                    $"Expected {count} {typeof(T).Name} event(s); saw: {string.Join(", ", Events.Select(e => e.GetType().Name))}");
+                    $"Expected {count} {typeof(T).Name} event(s); saw: {string.Join(", ", Events)}");
             }
 
             await Task.WhenAny(changed, Task.Delay(remaining));

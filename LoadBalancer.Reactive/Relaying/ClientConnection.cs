@@ -25,8 +25,8 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>Cancelled when the balancer closes the connection before it has a relay.</summary>
     public CancellationToken Aborted => _abort.Token;
 
-    /// <summary>Set when connecting to the backend failed; the connection was never relayed.</summary>
-    public SocketException? Failure { get; set; }
+    /// <summary>Set when the connection could not be relayed (most often: connecting to the backend failed).</summary>
+    public RelayFailure? Failure { get; set; }
 
     public RelayResult Result { get; set; }
 
@@ -63,3 +63,8 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
         }
     }
 }
+
+/// <summary>Why a connection was never relayed.</summary>
+/// <param name="Error">The socket error, or <see cref="SocketError.SocketError"/> for anything else.</param>
+/// <param name="Message">A sentence naming the backend.</param>
+internal sealed record RelayFailure(SocketError Error, string Message);

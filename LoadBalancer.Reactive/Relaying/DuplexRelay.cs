@@ -128,10 +128,11 @@ internal sealed class DuplexRelay
         {
             return await from.Input.ReadAsync().ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception exception)
         {
-            // ConnectionResetException (an IOException) for a peer's reset; ConnectionAbortedException
-            // or ObjectDisposedException when this side was closed by the other pump or by Abort.
+            // A read fails only because this side's connection is gone: ConnectionResetException for
+            // a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
+            // ObjectDisposedException when the other pump or Abort closed it.
             throw new RelayFault(side, exception);
         }
     }

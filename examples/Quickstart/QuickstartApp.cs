@@ -14,6 +14,7 @@ internal static class QuickstartApp
 
     // How long open connections may finish after Ctrl+C / SIGTERM before they are cut.
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_lastLinesTimeout = TimeSpan.FromSeconds(2);
 
     /// <param name="args">The command line.</param>
     /// <param name="output">Where event lines go.</param>
@@ -62,7 +63,9 @@ internal static class QuickstartApp
 
             var options = new LoadBalancerOptions { Listen = settings.Listen, Backends = backends, Strategy = settings.Strategy };
             await using var balancer = new TcpLoadBalancer(options);
-            using var printing = balancer.Events.Subscribe(@event => output.WriteLine(EventPrinter.Format(@event)));
+            var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var printing = balancer.Events.Subscribe(
+                @event => output.WriteLine(EventPrinter.Format(@event)), _ => printed.TrySetResult(), printed.SetResult);
             await balancer.StartAsync(stop);
             output.WriteLine(
                 $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {backends.Count} backend(s) with {settings.Strategy}.");
@@ -73,6 +76,10 @@ internal static class QuickstartApp
             output.WriteLine($"Stopping: open connections have {s_drainTimeout.TotalSeconds:0} s to finish.");
             using var deadline = new CancellationTokenSource(s_drainTimeout);
             await balancer.StopAsync(deadline.Token);
+
+            // The event stream completes once every event has been delivered: print the last lines
+            // (the "stopped" summary among them) before exiting, but never hang on them.
+            await printed.Task.WaitAsync(s_lastLinesTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             return ExitOk;
         }
         catch (LoadBalancerOptionsException exception)

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using LoadBalancer.Reactive.Tests.Infrastructure;
+using Quickstart;
+
+namespace LoadBalancer.Reactive.Tests.Quickstart;
+
+public class QuickstartAppTests
+{
+    [Fact]
+    public async Task RunAsync_DemoMode_ThreeRequestsReachThreeBackends()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var started = new TaskCompletionSource<TcpLoadBalancer>();
+        var running = QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0"], TextWriter.Synchronized(output), TextWriter.Null, stop.Token,
+            demoPorts: [0, 0, 0], started: started.SetResult);
+        var balancer = await started.Task.WaitAsync(Loopback.Timeout);
+
+        var answers = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            answers.Add(await GetAsync(balancer.ListenEndPoints[0]));
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
+        Assert.All(answers, answer => Assert.StartsWith("HTTP/1.1 200 OK", answer, StringComparison.Ordinal));
+        Assert.Equal(
+            ["Hello from backend 1", "Hello from backend 2", "Hello from backend 3"],
+            answers.Select(answer => answer[answer.IndexOf("Hello", StringComparison.Ordinal)..].Split(" (")[0]).Order());
+        Assert.Contains("#3 completed on", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("stopped: 0 connection(s) finished, 0 cut at the deadline", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_BadArguments_PrintsUsageAndExitsWithUsageCode()
+    {
+        var error = new StringWriter();
+
+        var exit = await QuickstartApp.RunAsync(["--port", "80"], TextWriter.Null, error, CancellationToken.None)
+            .WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(QuickstartApp.ExitUsage, exit);
+        Assert.Contains("error: Unknown option '--port'.", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Usage:", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_InvalidBackend_ExitsWithTheValidationError()
+    {
+        var error = new StringWriter();
+
+        var exit = await QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--backend", "127.0.0.1:99999"], TextWriter.Null, error, CancellationToken.None)
+            .WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(QuickstartApp.ExitUsage, exit);
+        Assert.Contains("Backends[0].Address '127.0.0.1:99999' has port 99999, outside 1-65535", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_ListenPortInUse_ExitsWithAClearError()
+    {
+        using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupier.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupier.Listen();
+        var error = new StringWriter();
+
+        var exit = await QuickstartApp.RunAsync(
+            ["--listen", occupier.LocalEndPoint!.ToString()!, "--backend", "127.0.0.1:9"], TextWriter.Null, error, CancellationToken.None)
+            .WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(QuickstartApp.ExitFailed, exit);
+        Assert.Contains($"Cannot listen on {occupier.LocalEndPoint}: the address is already in use.", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> GetAsync(IPEndPoint endPoint)
+    {
+        using var client = await Loopback.ConnectAsync(endPoint);
+        await Loopback.SendAllAsync(client, "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"u8.ToArray());
+        return Encoding.ASCII.GetString(await Loopback.ReadToEndAsync(client));
+    }
+}
