@@ -273,6 +273,29 @@ public class TcpLoadBalancerTests
     }
 
     [Fact]
+    public async Task DisposeAsync_DuringABurst_LeavesNothingOpenAndEveryCountAtZero()
+    {
+        await using var backend = LoopbackServer.Holding();
+        var balancer = await Balancers.StartAsync(backend);
+        using var events = new EventRecorder(balancer.Events);
+        var clients = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Loopback.ConnectAsync(balancer.ListenEndPoints[0])));
+
+        await balancer.DisposeAsync().AsTask().WaitAsync(Loopback.Timeout);
+
+        Assert.True(await WaitCompletedAsync(events));
+        var accepted = events.OfType<ConnectionAccepted>().Count;
+        var ended = events.OfType<ConnectionCompleted>().Count + events.OfType<ConnectionFailed>().Count;
+        Assert.Equal(accepted, ended);
+        Assert.Equal(0, balancer.Snapshot.ActiveConnections);
+        var stopped = Assert.Single(events.OfType<BalancerStopped>());
+        Assert.Equal(accepted, stopped.Finished + stopped.Aborted);
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task DisposeAsync_NeverStarted_CompletesEvents()
     {
         var balancer = new TcpLoadBalancer(new LoadBalancerOptions

@@ -19,6 +19,7 @@ public sealed partial class TcpLoadBalancer
 
     private void OnAccepted(Socket listener, Socket client)
     {
+        ClientConnection connection;
         lock (_gate)
         {
             if (_stopping)
@@ -27,22 +28,45 @@ public sealed partial class TcpLoadBalancer
                 return;
             }
 
-            _live++;
+            // Registered under the same lock that sets _stopping, so a stop that aborts every
+            // registered connection cannot miss one accepted at that moment.
+            connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), client, _scheduler.Now);
+            _connections[connection.Id] = connection;
+            Interlocked.Increment(ref _live);
         }
 
-        client.NoDelay = true;
-        var connection = new ClientConnection(
-            Interlocked.Increment(ref _nextConnectionId), client, _scheduler.Now);
-        _connections[connection.Id] = connection;
-        var remote = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
-        Publish(new ConnectionAccepted(connection.Id, remote, listener.LocalEndPoint!));
-        _feed.OnNext(new ConnectionArrived(connection.Id, remote));
+        try
+        {
+            client.NoDelay = true;
+            Publish(new ConnectionAccepted(connection.Id, connection.ClientEndPoint, listener.LocalEndPoint!));
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // The client is already gone (reset before we got to it); the fold still decides and the
+            // relay then fails and releases, which keeps every count in one place.
+        }
+
+        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint));
     }
 
     private void OnAcceptFailed(Socket listener, SocketException error)
     {
         var endPoint = SafeLocalEndPoint(listener);
         Publish(new AcceptFailed(endPoint, error.SocketErrorCode, error.Message));
+    }
+
+    private void OnAcceptedSafely(Socket listener, Socket client)
+    {
+        try
+        {
+            OnAccepted(listener, client);
+        }
+        catch (Exception exception)
+        {
+            // Nothing above should throw, but one client must never end the accept loop.
+            client.Dispose();
+            Publish(new AcceptFailed(SafeLocalEndPoint(listener), SocketError.SocketError, exception.Message));
+        }
     }
 
     // Runs inside the fold's serialized stream: one step at a time, never reentrantly. Everything here
@@ -52,6 +76,12 @@ public sealed partial class TcpLoadBalancer
         _state = step.State;
         switch (step.Decision)
         {
+            case Assignment assignment when !_connections.ContainsKey(assignment.ConnectionId):
+                // Cannot happen (connections are registered before they arrive), but if it did the
+                // backend's count must not stay up for a connection nobody will relay.
+                _feed.OnNext(new ConnectionReleased(assignment.ConnectionId));
+                break;
+
             case Assignment assignment when _connections.TryGetValue(assignment.ConnectionId, out var connection):
                 Publish(new ConnectionAssigned(connection.Id, assignment.Backend.Address, assignment.Backend.ActiveConnections));
                 connection.Backend = assignment.Backend;

@@ -39,7 +39,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private IDisposable? _accepting;
     private IDisposable? _folding;
     private bool _started;
-    private bool _stopping;
+    private volatile bool _stopping;
 
     /// <summary>Creates a balancer; nothing listens until <see cref="StartAsync"/>.</summary>
     /// <param name="options">What to listen on, the backends, the strategy and the timeouts.</param>
@@ -120,7 +120,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
             .Select(listener => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
                 .Select(client => (Listener: listener, Client: client)))
             .Merge()
-            .Subscribe(accepted => OnAccepted(accepted.Listener, accepted.Client));
+            .Subscribe(accepted => OnAcceptedSafely(accepted.Listener, accepted.Client));
         Publish(new BalancerStarted([.. _listenEndPoints]));
         return Task.CompletedTask;
     }
