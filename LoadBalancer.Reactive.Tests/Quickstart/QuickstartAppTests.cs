@@ -32,7 +32,9 @@ public class QuickstartAppTests
             ["Hello from backend 1", "Hello from backend 2", "Hello from backend 3"],
             answers.Select(answer => answer[answer.IndexOf("Hello", StringComparison.Ordinal)..].Split(" (")[0]).Order());
         Assert.Contains("#3 completed on", output.ToString(), StringComparison.Ordinal);
-        Assert.Contains("stopped: 0 connection(s) finished, 0 cut at the deadline", output.ToString(), StringComparison.Ordinal);
+        // The last request's relay may still be closing when the stop begins; it then counts as
+        // finished during the drain. Nothing is ever cut here.
+        Assert.Matches(@"stopped: [01] connection\(s\) finished, 0 cut at the deadline", output.ToString());
     }
 
     [Fact]
