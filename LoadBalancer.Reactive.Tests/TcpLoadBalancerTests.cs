@@ -113,6 +113,24 @@ public class TcpLoadBalancerTests
     }
 
     [Fact]
+    public async Task CustomStrategy_ByInstance_PlacesEveryConnection()
+    {
+        await using var a = LoopbackServer.Named();
+        await using var b = LoopbackServer.Named();
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends = [new BackendOptions(a.Address), new BackendOptions(b.Address)],
+            CustomStrategy = new SecondIfAvailable(),
+            Strategy = "ignored-when-a-custom-strategy-is-set",
+        });
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(b.Address, await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+        }
+    }
+
+    [Fact]
     public async Task RefusingBackend_ClientIsClosedCountsReturnAndTheBalancerKeepsServing()
     {
         var (holder, refusing) = Loopback.RefusingEndPoint();
@@ -310,6 +328,12 @@ public class TcpLoadBalancerTests
 
         Assert.True(await WaitCompletedAsync(events));
         Assert.Empty(events.Events);
+    }
+
+    private sealed class SecondIfAvailable : Reactive.Balancing.ILoadBalancingStrategy
+    {
+        public int Pick(in Reactive.Balancing.BalancingContext context) =>
+            context.Backends.Length > 1 && context.Backends[1].Available ? 1 : Reactive.Balancing.BalancingContext.None;
     }
 
     private static IEnumerable<Socket> ClientsOn(LoopbackServer backend, List<Socket> clients, EventRecorder events)

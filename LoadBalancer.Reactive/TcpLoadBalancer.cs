@@ -28,6 +28,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private readonly LoadBalancerOptions _options;
     private readonly IScheduler _scheduler;
     private readonly ILoadBalancingStrategy _strategy;
+    private readonly Random _random;
     private readonly EventHub _events;
     private readonly SerializingSubject<BalancerEvent> _feed = new();
     private readonly Lock _gate = new();
@@ -55,7 +56,8 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         LoadBalancerOptionsValidator.ThrowIfInvalid(options);
         _options = options;
         _scheduler = scheduler ?? Scheduler.Default;
-        _strategy = LoadBalancingStrategies.Create(options.Strategy);
+        _strategy = options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy);
+        _random = options.RandomSeed is { } seed ? new Random(seed) : new Random();
         _state = BalancerState.Create(options.Backends);
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
     }
@@ -115,7 +117,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 
         _listeners = listeners;
         _listenEndPoints = [.. listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
-        _folding = BalancerPipeline.Run(_feed, _state, _strategy).Subscribe(OnStep);
+        _folding = BalancerPipeline.Run(_feed, _state, _strategy, _random).Subscribe(OnStep);
         _accepting = listeners
             .Select(listener => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
                 .Select(client => (Listener: listener, Client: client)))

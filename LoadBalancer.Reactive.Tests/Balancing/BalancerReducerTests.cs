@@ -6,12 +6,13 @@ namespace LoadBalancer.Reactive.Tests.Balancing;
 
 public class BalancerReducerTests
 {
+    private static readonly Random s_random = new(0);
     private readonly LeastConnectionsStrategy _strategy = new();
 
     [Fact]
     public void Reduce_Arrival_AssignsAndCountsIt()
     {
-        var step = BalancerReducer.Reduce(State(3), Arrive(1), _strategy);
+        var step = BalancerReducer.Reduce(State(3), Arrive(1), _strategy, s_random);
 
         var assignment = Assert.IsType<Assignment>(step.Decision);
         Assert.Equal(0, assignment.BackendIndex);
@@ -26,7 +27,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(3), Arrive(1), Arrive(2), Arrive(3));
 
-        var step = BalancerReducer.Reduce(state, Release(2), _strategy);
+        var step = BalancerReducer.Reduce(state, Release(2), _strategy, s_random);
 
         var release = Assert.IsType<Release>(step.Decision);
         Assert.Equal(1, release.BackendIndex);
@@ -40,7 +41,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(2), Arrive(1));
 
-        var step = BalancerReducer.Reduce(state, Release(42), _strategy);
+        var step = BalancerReducer.Reduce(state, Release(42), _strategy, s_random);
 
         Assert.Null(step.Decision);
         Assert.Same(state, step.State);
@@ -51,7 +52,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(2), Arrive(1), Release(1));
 
-        var step = BalancerReducer.Reduce(state, Release(1), _strategy);
+        var step = BalancerReducer.Reduce(state, Release(1), _strategy, s_random);
 
         Assert.Null(step.Decision);
         Assert.Equal([0, 0], Active(step.State));
@@ -62,7 +63,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(2), Arrive(1));
 
-        var step = BalancerReducer.Reduce(state, Arrive(1), _strategy);
+        var step = BalancerReducer.Reduce(state, Arrive(1), _strategy, s_random);
 
         Assert.Null(step.Decision);
         Assert.Equal([1, 0], Active(step.State));
@@ -71,7 +72,7 @@ public class BalancerReducerTests
     [Fact]
     public void Reduce_NoAvailableBackend_Rejects()
     {
-        var step = BalancerReducer.Reduce(State(0, 0), Arrive(1), _strategy);
+        var step = BalancerReducer.Reduce(State(0, 0), Arrive(1), _strategy, s_random);
 
         var rejection = Assert.IsType<Rejection>(step.Decision);
         Assert.Equal(RejectionReason.NoBackendAvailable, rejection.Reason);
@@ -84,12 +85,12 @@ public class BalancerReducerTests
     {
         var state = State(2);
 
-        BalancerReducer.Reduce(state, Arrive(1), _strategy);
+        BalancerReducer.Reduce(state, Arrive(1), _strategy, s_random);
 
         Assert.Equal([0, 0], Active(state));
         Assert.Empty(state.Connections);
     }
 
     private BalancerState Fold(BalancerState state, params BalancerEvent[] events) =>
-        events.Aggregate(state, (current, @event) => BalancerReducer.Reduce(current, @event, _strategy).State);
+        events.Aggregate(state, (current, @event) => BalancerReducer.Reduce(current, @event, _strategy, s_random).State);
 }

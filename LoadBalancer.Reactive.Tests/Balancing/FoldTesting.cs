@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Net;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 
@@ -11,7 +13,7 @@ internal static class FoldTesting
 
     public static BalancerState State(int backends) => State(Enumerable.Repeat(1, backends).ToArray());
 
-    public static ConnectionArrived Arrive(long id) => new(id, null);
+    public static ConnectionArrived Arrive(long id, EndPoint? client = null) => new(id, client);
 
     public static ConnectionReleased Release(long id) => new(id);
 
@@ -22,6 +24,15 @@ internal static class FoldTesting
         Rejection => "-",
         _ => "?",
     };
+
+    /// <summary>A strategy's view of <paramref name="backends"/> for one decision.</summary>
+    public static BalancingContext Context(
+        ImmutableArray<BackendSnapshot> backends, long decision = 0, EndPoint? client = null, long version = 0, Random? random = null) =>
+        new(backends, connectionId: decision + 1, client, decision, version, random ?? new Random(0));
+
+    /// <summary>Backends with the given active counts, all of weight 1.</summary>
+    public static ImmutableArray<BackendSnapshot> WithActive(params int[] active) =>
+        [.. State(active.Length).Backends.Select((backend, i) => backend with { ActiveConnections = active[i] })];
 
     public static int[] Active(BalancerState state) => [.. state.Backends.Select(b => b.ActiveConnections)];
 }

@@ -9,11 +9,11 @@ public class LeastConnectionsStrategyTests
 
     [Fact]
     public void Pick_NoBackends_ReturnsNone() =>
-        Assert.Equal(-1, _strategy.Pick(new BalancingContext([], null, 0)));
+        Assert.Equal(-1, _strategy.Pick(Context([], 0)));
 
     [Fact]
     public void Pick_OneBackend_ReturnsIt() =>
-        Assert.Equal(0, _strategy.Pick(new BalancingContext(State(1).Backends, null, 7)));
+        Assert.Equal(0, _strategy.Pick(Context(State(1).Backends, 7)));
 
     [Fact]
     public void Pick_TakesTheFewestActive()
@@ -25,7 +25,7 @@ public class LeastConnectionsStrategyTests
 
         for (var decision = 0; decision < 6; decision++)
         {
-            Assert.Equal(1, _strategy.Pick(new BalancingContext(backends, null, decision)));
+            Assert.Equal(1, _strategy.Pick(Context(backends, decision)));
         }
     }
 
@@ -34,7 +34,7 @@ public class LeastConnectionsStrategyTests
     {
         var backends = State(3).Backends;
 
-        var picks = Enumerable.Range(0, 6).Select(decision => _strategy.Pick(new BalancingContext(backends, null, decision)));
+        var picks = Enumerable.Range(0, 6).Select(decision => _strategy.Pick(Context(backends, decision)));
 
         Assert.Equal([0, 1, 2, 0, 1, 2], picks);
     }
@@ -44,12 +44,12 @@ public class LeastConnectionsStrategyTests
     {
         var backends = State(1, 0, 1).Backends;
 
-        var picks = Enumerable.Range(0, 6).Select(decision => _strategy.Pick(new BalancingContext(backends, null, decision)));
+        var picks = Enumerable.Range(0, 6).Select(decision => _strategy.Pick(Context(backends, decision)));
 
         Assert.DoesNotContain(1, picks);
     }
 
     [Fact]
     public void Pick_AllUnavailable_ReturnsNone() =>
-        Assert.Equal(-1, _strategy.Pick(new BalancingContext(State(0, 0, 0).Backends, null, 0)));
+        Assert.Equal(-1, _strategy.Pick(Context(State(0, 0, 0).Backends)));
 }

@@ -31,6 +31,14 @@ public static class Loopback
         }
     }
 
+    /// <summary>Connects, half-closes at once and returns what the server said, as text.</summary>
+    public static async Task<string> AskAsync(EndPoint endPoint, IPAddress? from = null)
+    {
+        using var socket = await ConnectAsync(endPoint, from);
+        socket.Shutdown(SocketShutdown.Send);
+        return System.Text.Encoding.ASCII.GetString(await ReadToEndAsync(socket));
+    }
+
     /// <summary>Reads until the peer closes its sending side; returns everything read.</summary>
     public static async Task<byte[]> ReadToEndAsync(Socket socket)
     {

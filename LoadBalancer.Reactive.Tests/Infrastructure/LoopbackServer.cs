@@ -36,6 +36,19 @@ public sealed class LoopbackServer : IAsyncDisposable
     /// <summary>A backend that reads until the client closes, then closes: it just holds connections.</summary>
     public static LoopbackServer Holding() => new(async socket => await Loopback.ReadToEndAsync(socket));
 
+    /// <summary>A backend that answers every connection with its own address, then closes after the client does.</summary>
+    public static LoopbackServer Named()
+    {
+        LoopbackServer? self = null;
+        self = new LoopbackServer(async socket =>
+        {
+            await Loopback.SendAllAsync(socket, System.Text.Encoding.ASCII.GetBytes(self!.Address));
+            socket.Shutdown(SocketShutdown.Send);
+            await Loopback.ReadToEndAsync(socket);
+        });
+        return self;
+    }
+
     /// <summary>A backend that echoes everything back and closes after the client does.</summary>
     public static LoopbackServer Echo() => new(async socket =>
     {

@@ -23,7 +23,7 @@ public class QuickstartArgumentsTests
         [
             "--listen", "0.0.0.0:5432", "--listen", "[::1]:5432",
             "--backend", "10.0.0.5:5432", "--backend", "db-2:5432@3",
-            "--strategy", "least-connections",
+            "--strategy", "maglev", "--seed", "42",
         ]);
 
         Assert.Empty(errors);
@@ -31,6 +31,7 @@ public class QuickstartArgumentsTests
         Assert.False(settings.Demo);
         Assert.Equal(["0.0.0.0:5432", "[::1]:5432"], settings.Listen);
         Assert.Equal([("10.0.0.5:5432", 1), ("db-2:5432", 3)], settings.Backends.Select(b => (b.Address, b.Weight)));
+        Assert.Equal(("maglev", 42), (settings.Strategy, settings.Seed));
     }
 
     [Fact]
@@ -47,7 +48,8 @@ public class QuickstartArgumentsTests
     [InlineData(new[] { "--listen" }, "--listen needs a value.")]
     [InlineData(new[] { "--backend", "--listen", "127.0.0.1:1" }, "--backend needs a value.")]
     [InlineData(new[] { "--backend", "10.0.0.1:80@heavy" }, "--backend '10.0.0.1:80@heavy' has weight 'heavy', which is not a whole number.")]
-    [InlineData(new[] { "--strategy", "fastest" }, "--strategy 'fastest' is unknown; valid strategies are: least-connections.")]
+    [InlineData(new[] { "--strategy", "fastest" }, "--strategy 'fastest' is unknown; valid strategies are: least-connections, weighted-least-connections, round-robin, weighted-round-robin, random, power-of-two-choices, source-ip-hash, maglev.")]
+    [InlineData(new[] { "--seed", "x" }, "--seed 'x' is not a whole number.")]
     [InlineData(new[] { "--strategy", "least-connections", "--strategy", "least-connections" }, "--strategy is given more than once.")]
     public void Parse_BadArguments_SayWhatIsWrong(string[] args, string expected)
     {

@@ -2,14 +2,18 @@ using System.Net;
 
 namespace LoadBalancer.Reactive.Balancing;
 
-/// <summary>An input to the fold: something that happened and may change the balancer's state.</summary>
-internal abstract record BalancerEvent(long ConnectionId);
+/// <summary>
+/// An input to the balancer's fold: something that happened that may change its state. A
+/// <see cref="TcpLoadBalancer"/> makes these from sockets; <see cref="BalancingFold"/> takes them from you.
+/// </summary>
+/// <param name="ConnectionId">The connection it is about; unique within one run of the fold.</param>
+public abstract record BalancerEvent(long ConnectionId);
 
 /// <summary>A client connection arrived and needs a backend.</summary>
-/// <param name="ConnectionId">The connection's id, unique within one balancer.</param>
-/// <param name="Client">The client's address, for strategies that hash it.</param>
-internal sealed record ConnectionArrived(long ConnectionId, EndPoint? Client) : BalancerEvent(ConnectionId);
+/// <param name="ConnectionId">The connection's id; a repeated id is ignored.</param>
+/// <param name="Client">The client's address, for strategies that hash it; null when unknown.</param>
+public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = null) : BalancerEvent(ConnectionId);
 
-/// <summary>A connection the fold assigned has ended (relayed and closed, or failed to connect).</summary>
-/// <param name="ConnectionId">The id given in the matching <see cref="ConnectionArrived"/>.</param>
-internal sealed record ConnectionReleased(long ConnectionId) : BalancerEvent(ConnectionId);
+/// <summary>An assigned connection ended (or failed to connect); its backend's active count goes down.</summary>
+/// <param name="ConnectionId">The id of an earlier <see cref="ConnectionArrived"/>; an unknown id is ignored.</param>
+public sealed record ConnectionReleased(long ConnectionId) : BalancerEvent(ConnectionId);

@@ -11,6 +11,6 @@ internal static class BalancerPipeline
     /// entered twice at once.
     /// </summary>
     public static IObservable<Step> Run(
-        IObservable<BalancerEvent> events, BalancerState initial, ILoadBalancingStrategy strategy) =>
-        events.Scan(new Step(initial, null), (step, @event) => BalancerReducer.Reduce(step.State, @event, strategy));
+        IObservable<BalancerEvent> events, BalancerState initial, ILoadBalancingStrategy strategy, Random random) =>
+        events.Scan(new Step(initial, null), (step, @event) => BalancerReducer.Reduce(step.State, @event, strategy, random));
 }

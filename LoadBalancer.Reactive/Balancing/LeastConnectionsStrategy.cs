@@ -11,13 +11,13 @@ internal sealed class LeastConnectionsStrategy : ILoadBalancingStrategy
     {
         var backends = context.Backends;
         var count = backends.Length;
+        var best = BalancingContext.None;
         if (count == 0)
         {
-            return -1;
+            return best;
         }
 
         var start = (int)(context.DecisionNumber % count);
-        var best = -1;
         for (var offset = 0; offset < count; offset++)
         {
             var index = (start + offset) % count;

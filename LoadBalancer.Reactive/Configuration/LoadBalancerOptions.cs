@@ -28,6 +28,18 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public string Strategy { get; init; } = LoadBalancingStrategies.LeastConnections;
 
+    /// <summary>
+    /// A strategy of your own. When set, it is used instead of <see cref="Strategy"/>. An instance serves
+    /// one balancer: the balancer calls it one decision at a time, and it may keep private state.
+    /// </summary>
+    public ILoadBalancingStrategy? CustomStrategy { get; init; }
+
+    /// <summary>
+    /// Seeds the random source of the strategies that use one (<c>random</c>, <c>power-of-two-choices</c>,
+    /// your own), so that runs can be reproduced. Default: null, a different seed every run.
+    /// </summary>
+    public int? RandomSeed { get; init; }
+
     /// <summary>How long to wait for a backend to accept a connection. Default: 5 seconds.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

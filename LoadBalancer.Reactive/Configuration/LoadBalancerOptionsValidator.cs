@@ -22,9 +22,9 @@ internal static class LoadBalancerOptionsValidator
         ValidateListen(options.Listen, errors);
         ValidateBackends(options.Backends, errors);
 
-        if (!LoadBalancingStrategies.All.Contains(options.Strategy ?? string.Empty))
+        if (options.CustomStrategy is null && !LoadBalancingStrategies.All.Contains(options.Strategy ?? string.Empty))
         {
-            errors.Add($"Strategy '{options.Strategy}' is unknown; valid strategies are: {string.Join(", ", LoadBalancingStrategies.All)}.");
+            errors.Add(LoadBalancingStrategies.UnknownMessage("Strategy", options.Strategy));
         }
 
         if (options.ConnectTimeout <= TimeSpan.Zero)
@@ -50,6 +50,19 @@ internal static class LoadBalancerOptionsValidator
         {
             throw new LoadBalancerOptionsException(errors);
         }
+    }
+
+    /// <summary>The checks <see cref="BalancingFold"/> needs: the backends, and the strategy name when one is given.</summary>
+    public static IReadOnlyList<string> ValidateBackendsAndStrategy(IReadOnlyList<BackendOptions> backends, string? strategyName)
+    {
+        var errors = new List<string>();
+        ValidateBackends(backends, errors);
+        if (strategyName is not null && !LoadBalancingStrategies.All.Contains(strategyName))
+        {
+            errors.Add(LoadBalancingStrategies.UnknownMessage("Strategy", strategyName));
+        }
+
+        return errors;
     }
 
     private static void ValidateListen(IReadOnlyList<string>? listen, List<string> errors)

@@ -9,8 +9,9 @@ namespace Quickstart;
 /// <param name="Backends">The backends; empty means "start the demo backends".</param>
 /// <param name="Strategy">The strategy name.</param>
 /// <param name="ShowHelp">Print usage and exit.</param>
+/// <param name="Seed">Seeds the random strategies, for reproducible runs.</param>
 internal sealed record QuickstartSettings(
-    IReadOnlyList<string> Listen, IReadOnlyList<BackendOptions> Backends, string Strategy, bool ShowHelp)
+    IReadOnlyList<string> Listen, IReadOnlyList<BackendOptions> Backends, string Strategy, bool ShowHelp, int? Seed = null)
 {
     public bool Demo => Backends.Count == 0;
 }
@@ -28,7 +29,11 @@ internal static class QuickstartArguments
         Options:
           --listen HOST:PORT          where to accept clients (repeatable; default 127.0.0.1:8000)
           --backend HOST:PORT[@W]     a backend, with an optional weight W (repeatable)
-          --strategy NAME             how to pick a backend (default least-connections)
+          --strategy NAME             how to pick a backend (default least-connections):
+                                      least-connections, weighted-least-connections, round-robin,
+                                      weighted-round-robin, random, power-of-two-choices,
+                                      source-ip-hash, maglev
+          --seed N                    seed the random strategies, to reproduce a run
           -h, --help                  show this help
 
         Example:
@@ -42,6 +47,7 @@ internal static class QuickstartArguments
         var listen = new List<string>();
         var backends = new List<BackendOptions>();
         string? strategy = null;
+        int? seed = null;
         var help = false;
 
         for (var i = 0; i < args.Count; i++)
@@ -78,6 +84,20 @@ internal static class QuickstartArguments
                     }
 
                     break;
+                case "--seed":
+                    if (TakeValue(args, ref i, arg, errors) is { } seedText)
+                    {
+                        if (int.TryParse(seedText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed))
+                        {
+                            seed = parsed;
+                        }
+                        else
+                        {
+                            errors.Add($"--seed '{seedText}' is not a whole number.");
+                        }
+                    }
+
+                    break;
                 default:
                     errors.Add(arg.StartsWith('-') ? $"Unknown option '{arg}'." : $"Unexpected argument '{arg}'.");
                     break;
@@ -95,7 +115,7 @@ internal static class QuickstartArguments
             return (null, errors);
         }
 
-        return (new QuickstartSettings(listen.Count > 0 ? listen : [DefaultListen], backends, strategy, help), errors);
+        return (new QuickstartSettings(listen.Count > 0 ? listen : [DefaultListen], backends, strategy, help, seed), errors);
     }
 
     private static string? TakeValue(IReadOnlyList<string> args, ref int i, string option, List<string> errors)

@@ -1,0 +1,145 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
+
+namespace LoadBalancer.Reactive.Tests.Balancing;
+
+/// <summary>The public fold, as a user testing a strategy drives it: a timeline on virtual time, no sockets.</summary>
+public class BalancingFoldTests
+{
+    private static readonly BackendOptions[] s_three =
+        [new("10.0.0.1:80"), new("10.0.0.2:80"), new("10.0.0.3:80")];
+
+    [Fact]
+    public void Run_RoundRobinTimeline_300SequentialConnectionsSplit100Each()
+    {
+        var scheduler = new HistoricalScheduler();
+        var events = Observable.Range(1, 300, scheduler)
+            .SelectMany(id => new BalancerEvent[] { new ConnectionArrived(id), new ConnectionReleased(id) });
+        BalancerSnapshot? last = null;
+
+        using var _ = BalancingFold.Run(events, s_three, LoadBalancingStrategies.RoundRobin).Subscribe(step => last = step.Snapshot);
+        scheduler.Start();
+
+        Assert.Equal([100L, 100L, 100L], last!.Backends.Select(b => b.TotalConnections));
+        Assert.Equal(0, last.ActiveConnections);
+    }
+
+    [Fact]
+    public void Run_DecisionsHappenAtTheTimelinesVirtualTimes()
+    {
+        var scheduler = new HistoricalScheduler(DateTimeOffset.UnixEpoch);
+        var events = Observable.Merge(
+            At(scheduler, 1, new ConnectionArrived(1)),
+            At(scheduler, 2, new ConnectionArrived(2)),
+            At(scheduler, 3, new ConnectionReleased(1)),
+            At(scheduler, 4, new ConnectionArrived(3)));
+        var seen = new List<(double Second, string Decision)>();
+
+        using var _ = BalancingFold.Run(events, s_three[..2], LoadBalancingStrategies.LeastConnections)
+            .Subscribe(step => seen.Add(((scheduler.Now - DateTimeOffset.UnixEpoch).TotalSeconds, Describe(step.Decision))));
+        scheduler.Start();
+
+        Assert.Equal([(1, "1→10.0.0.1:80"), (2, "2→10.0.0.2:80"), (3, "1 released"), (4, "3→10.0.0.1:80")], seen);
+    }
+
+    [Fact]
+    public void Run_SameSeed_SameDecisions_OtherSeed_OtherDecisions()
+    {
+        var events = Enumerable.Range(1, 200).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+
+        List<int> Decide(int seed) => [.. BalancingFold.Run(events, s_three, LoadBalancingStrategies.Random, seed)
+            .Select(step => ((Assignment)step.Decision!).BackendIndex).ToEnumerable()];
+
+        Assert.Equal(Decide(1), Decide(1));
+        Assert.NotEqual(Decide(1), Decide(2));
+    }
+
+    [Fact]
+    public void Run_UserStrategy_IsCalledForEveryArrival()
+    {
+        var strategy = new AlwaysLast();
+        var events = Enumerable.Range(1, 5).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+
+        var backends = BalancingFold.Run(events, s_three, strategy).Select(step => ((Assignment)step.Decision!).Backend.Address).ToEnumerable();
+
+        Assert.All(backends, address => Assert.Equal("10.0.0.3:80", address));
+        Assert.Equal(5, strategy.Calls);
+    }
+
+    [Fact]
+    public void Run_UserStrategyThatThrows_RejectsThatConnectionAndGoesOn()
+    {
+        var strategy = new ThrowsOnSecond();
+        var events = Enumerable.Range(1, 3).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+
+        var decisions = BalancingFold.Run(events, s_three, strategy).Select(step => step.Decision).ToEnumerable().ToList();
+
+        Assert.IsType<Assignment>(decisions[0]);
+        Assert.Equal(RejectionReason.NoBackendAvailable, Assert.IsType<Rejection>(decisions[1]).Reason);
+        Assert.IsType<Assignment>(decisions[2]);
+    }
+
+    [Fact]
+    public void Run_ReleasesPostedFromTheDecisionHandler_ClosedLoopSimulation()
+    {
+        // A closed loop: each assignment schedules its own release two virtual seconds later, the way a
+        // simulation models connection durations. The same serialized stream as the real balancer.
+        var scheduler = new HistoricalScheduler();
+        var arrivals = Observable.Interval(TimeSpan.FromSeconds(1), scheduler).Take(10).Select(i => (BalancerEvent)new ConnectionArrived(i));
+        var releases = new System.Reactive.Subjects.Subject<BalancerEvent>();
+        var peak = 0;
+
+        using var _ = BalancingFold.Run(arrivals.Merge(releases), s_three, LoadBalancingStrategies.LeastConnections).Subscribe(step =>
+        {
+            peak = Math.Max(peak, step.Snapshot.ActiveConnections);
+            if (step.Decision is Assignment assignment)
+            {
+                scheduler.Schedule(TimeSpan.FromSeconds(2), () => releases.OnNext(new ConnectionReleased(assignment.ConnectionId)));
+            }
+        });
+        scheduler.Start();
+
+        Assert.Equal(2, peak);
+    }
+
+    [Fact]
+    public void Run_InvalidBackendsOrStrategy_ThrowsListingEveryProblem()
+    {
+        var exception = Assert.Throws<LoadBalancerOptionsException>(() =>
+            BalancingFold.Run(Observable.Never<BalancerEvent>(), [new BackendOptions("nowhere")], "fastest"));
+
+        Assert.Equal(2, exception.Errors.Count);
+        Assert.Throws<ArgumentNullException>(() => BalancingFold.Run(null!, s_three, "round-robin"));
+        Assert.Throws<ArgumentNullException>(() => BalancingFold.Run(Observable.Never<BalancerEvent>(), s_three, (ILoadBalancingStrategy)null!));
+    }
+
+    private static IObservable<BalancerEvent> At(IScheduler scheduler, int second, BalancerEvent @event) =>
+        Observable.Timer(TimeSpan.FromSeconds(second), scheduler).Select(_ => @event);
+
+    private static string Describe(Decision? decision) => decision switch
+    {
+        Assignment a => $"{a.ConnectionId}→{a.Backend.Address}",
+        Release r => $"{r.ConnectionId} released",
+        _ => "-",
+    };
+
+    private sealed class AlwaysLast : ILoadBalancingStrategy
+    {
+        public int Calls { get; private set; }
+
+        public int Pick(in BalancingContext context)
+        {
+            Calls++;
+            return context.Backends.Length - 1;
+        }
+    }
+
+    private sealed class ThrowsOnSecond : ILoadBalancingStrategy
+    {
+        public int Pick(in BalancingContext context) =>
+            context.DecisionNumber == 1 ? throw new InvalidOperationException("strategy bug") : 0;
+    }
+}
