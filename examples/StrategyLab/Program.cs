@@ -1,0 +1,29 @@
+using StrategyLab;
+
+// Compare strategies on a simulated workload: see LabOptions.Usage.
+var (options, errors) = LabOptions.Parse(args);
+if (options is null)
+{
+    errors.ToList().ForEach(error => Console.Error.WriteLine($"error: {error}"));
+    Console.Error.WriteLine();
+    Console.Error.WriteLine(LabOptions.Usage);
+    return 2;
+}
+
+if (options.ShowHelp)
+{
+    Console.WriteLine(LabOptions.Usage);
+    return 0;
+}
+
+var simulation = new Simulation(options);
+var results = new List<StrategyResult>();
+foreach (var strategy in options.Strategies)
+{
+    results.Add(simulation.Run(strategy));
+    Console.Error.WriteLine($"{strategy}: {results[^1].Wall.TotalSeconds:0.00} s");
+}
+
+Console.WriteLine();
+Console.Write(LabReport.Format(options, results));
+return 0;
