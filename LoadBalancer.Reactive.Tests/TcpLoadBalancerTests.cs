@@ -131,7 +131,7 @@ public class TcpLoadBalancerTests
     }
 
     [Fact]
-    public async Task RefusingBackend_ClientIsClosedCountsReturnAndTheBalancerKeepsServing()
+    public async Task RefusingBackend_IsRetriedOnAnotherAndTheClientNeverNotices()
     {
         var (holder, refusing) = Loopback.RefusingEndPoint();
         using var _ = holder;
@@ -142,26 +142,25 @@ public class TcpLoadBalancerTests
         });
         using var events = new EventRecorder(balancer.Events);
 
-        // The first connection goes to the refusing backend (ties rotate from the first).
+        // The first connection goes to the refusing backend (ties rotate from the first), is refused,
+        // and is retried on the good one, which relays it as if nothing had happened.
         using (var client = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]))
         {
-            await ReadUntilClosedAsync(client);
+            await Loopback.SendAllAsync(client, "still here"u8.ToArray());
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Equal("still here", Encoding.ASCII.GetString(await Loopback.ReadToEndAsync(client)));
         }
 
-        var failed = Assert.Single(await events.WaitForAsync<ConnectionFailed>());
-        Assert.Equal(refusing.ToString(), failed.Backend);
-        Assert.Equal(SocketError.ConnectionRefused, failed.Error);
-        Assert.Contains(refusing.ToString(), failed.Message, StringComparison.Ordinal);
-        Assert.Equal(0, failed.ActiveConnections);
-        Assert.Equal(0, balancer.Snapshot.ActiveConnections);
-
-        // The next goes to the good backend and is relayed as usual.
-        using var served = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
-        await Loopback.SendAllAsync(served, "still here"u8.ToArray());
-        served.Shutdown(SocketShutdown.Send);
-        Assert.Equal("still here", Encoding.ASCII.GetString(await Loopback.ReadToEndAsync(served)));
+        var attempt = Assert.Single(await events.WaitForAsync<ConnectAttemptFailed>());
+        Assert.Equal((refusing.ToString(), SocketError.ConnectionRefused, 1), (attempt.Backend, attempt.Error, attempt.Attempt));
+        Assert.Contains(refusing.ToString(), attempt.Message, StringComparison.Ordinal);
         await events.WaitForAsync<ConnectionCompleted>();
+        Assert.Equal(
+            [(refusing.ToString(), 1), (good.Address, 2)],
+            events.OfType<ConnectionAssigned>().Select(a => (a.Backend, a.Attempt)));
+        Assert.Empty(events.OfType<ConnectionFailed>());
         Assert.All(balancer.Snapshot.Backends, backend => Assert.Equal(0, backend.ActiveConnections));
+        Assert.Equal(1, balancer.Snapshot.Backends[0].FailedConnections);
     }
 
     [Fact]
@@ -181,10 +180,12 @@ public class TcpLoadBalancerTests
             await ReadUntilClosedAsync(client);
         }));
 
-        await events.WaitForAsync<ConnectionFailed>(20);
+        var failed = await events.WaitForAsync<ConnectionFailed>(20);
+        Assert.All(failed, f => Assert.Equal((SocketError.ConnectionRefused, 1), (f.Error, f.Attempts)));
         var backend = Assert.Single(balancer.Snapshot.Backends);
         Assert.Equal(0, backend.ActiveConnections);
         Assert.Equal(20, backend.TotalConnections);
+        Assert.Equal(20, backend.FailedConnections);
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public sealed partial class TcpLoadBalancer
     }
 
     // Runs inside the fold's serialized stream: one step at a time, never reentrantly. Everything here
-    // only starts work (a relay is asynchronous) so the fold moves on at once.
+    // only starts work (connecting and relaying are asynchronous) so the fold moves on at once.
     private void OnStep(Step step)
     {
         _state = step.State;
@@ -83,13 +83,22 @@ public sealed partial class TcpLoadBalancer
                 break;
 
             case Assignment assignment when _connections.TryGetValue(assignment.ConnectionId, out var connection):
-                Publish(new ConnectionAssigned(connection.Id, assignment.Backend.Address, assignment.Backend.ActiveConnections));
+                Publish(new ConnectionAssigned(
+                    connection.Id, assignment.Backend.Address, assignment.Backend.ActiveConnections, assignment.Attempt));
                 connection.Backend = assignment.Backend;
-                _ = ConnectAndRelayAsync(connection, assignment.Backend);
+                _ = ConnectAndRelayAsync(connection, assignment);
                 break;
 
             case Rejection rejection when _connections.TryRemove(rejection.ConnectionId, out var connection):
                 Publish(new ConnectionRejected(connection.Id, connection.ClientEndPoint, rejection.Reason));
+                connection.Client.Dispose();
+                Finish(CompletionReason.Aborted, counted: false);
+                break;
+
+            case Failure failure when _connections.TryRemove(failure.ConnectionId, out var connection):
+                var last = connection.Failure ?? new RelayFailure(SocketError.SocketError, "No backend could be tried.");
+                Publish(new ConnectionFailed(
+                    connection.Id, failure.Backend.Address, last.Error, last.Message, failure.Backend.ActiveConnections, failure.Attempts));
                 connection.Client.Dispose();
                 Finish(CompletionReason.Aborted, counted: false);
                 break;
@@ -99,49 +108,78 @@ public sealed partial class TcpLoadBalancer
                 Finish(connection.Result.Reason, counted: connection.Failure is null);
                 break;
         }
+
+        foreach (var change in step.Changes)
+        {
+            Publish(change switch
+            {
+                HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy),
+                Ejection ejection => new BackendEjected(ejection.Backend.Address, ejection.Duration, ejection.Backend.Ejections),
+                EjectionEnd end => new BackendReturned(end.Backend.Address, end.ByProbe),
+                _ => throw new InvalidOperationException($"Unknown backend change {change}."),
+            });
+        }
+
+        BalancingFold.ScheduleExpiries(step, _scheduler, _feed, _ejectionTimers);
     }
 
-    private async Task ConnectAndRelayAsync(ClientConnection connection, BackendSnapshot backend)
+    private async Task ConnectAndRelayAsync(ClientConnection connection, Assignment assignment)
     {
+        var backend = assignment.Backend;
+        Socket backendSocket;
+        var connecting = _scheduler.Now;
         try
         {
-            var connecting = _scheduler.Now;
-            Socket backendSocket;
-            try
-            {
-                backendSocket = await BackendConnector.ConnectAsync(
-                    backend.EndPoint, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
-            }
-            catch (SocketException exception)
-            {
-                connection.Failure = new RelayFailure(
-                    exception.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {exception.Message}");
-                connection.Client.Dispose();
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                connection.Failure = new RelayFailure(
-                    SocketError.OperationAborted, $"Connecting to backend {backend.Address} was cut short: the balancer is stopping");
-                connection.Client.Dispose();
-                return;
-            }
+            backendSocket = await BackendConnector.ConnectAsync(
+                backend.EndPoint, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+        }
+        catch (SocketException exception) when (!connection.Aborted.IsCancellationRequested)
+        {
+            // The client stays open while the fold picks another backend (or gives up): nothing has
+            // been read from it yet, so a retry is invisible to it.
+            connection.Failure = new RelayFailure(
+                exception.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {exception.Message}");
+            Publish(new ConnectAttemptFailed(connection.Id, backend.Address, exception.SocketErrorCode, connection.Failure.Message, assignment.Attempt));
+            _feed.OnNext(new ConnectFailed(connection.Id));
+            return;
+        }
+        catch (Exception exception)
+        {
+            var stopping = connection.Aborted.IsCancellationRequested;
+            EndUnrelayed(connection, new RelayFailure(
+                stopping ? SocketError.OperationAborted : SocketError.SocketError,
+                stopping
+                    ? $"Connecting to backend {backend.Address} was cut short: the balancer is stopping"
+                    : $"Connecting to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+            return;
+        }
 
-            Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
-            connection.Result = await connection.Relay(backendSocket).ConfigureAwait(false);
+        _feed.OnNext(new ConnectSucceeded(connection.Id));
+        Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
+        try
+        {
+            var result = await connection.Relay(backendSocket, _scheduler, _options.IdleTimeout).ConfigureAwait(false);
+            connection.Result = result;
+            connection.Failure = null;
+
+            // A backend that resets before saying anything is failing, whatever it did at connect time.
+            var backendFailed = result.Reason == CompletionReason.BackendReset && result.BytesFromBackend == 0;
+            _feed.OnNext(new ConnectionReleased(connection.Id, backendFailed));
         }
         catch (Exception exception)
         {
             // Nothing above should throw; if something does, the connection still has to be released
             // or its backend's count would stay up for good.
-            connection.Failure = new RelayFailure(
-                SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception}");
-            connection.Client.Dispose();
+            EndUnrelayed(connection, new RelayFailure(
+                SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception.Message}"));
         }
-        finally
-        {
-            _feed.OnNext(new ConnectionReleased(connection.Id));
-        }
+    }
+
+    private void EndUnrelayed(ClientConnection connection, RelayFailure failure)
+    {
+        connection.Failure = failure;
+        connection.Client.Dispose();
+        _feed.OnNext(new ConnectionReleased(connection.Id));
     }
 
     private void PublishOutcome(ClientConnection connection, BackendSnapshot backend)

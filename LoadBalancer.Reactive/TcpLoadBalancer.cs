@@ -4,6 +4,7 @@ using System.Reactive.Linq;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Health;
 using LoadBalancer.Reactive.Listening;
 
 namespace LoadBalancer.Reactive;
@@ -27,8 +28,8 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 {
     private readonly LoadBalancerOptions _options;
     private readonly IScheduler _scheduler;
-    private readonly ILoadBalancingStrategy _strategy;
-    private readonly Random _random;
+    private readonly FoldPolicy _policy;
+    private readonly System.Reactive.Disposables.CompositeDisposable _ejectionTimers = [];
     private readonly EventHub _events;
     private readonly SerializingSubject<BalancerEvent> _feed = new();
     private readonly Lock _gate = new();
@@ -39,6 +40,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private List<System.Net.Sockets.Socket> _listeners = [];
     private IDisposable? _accepting;
     private IDisposable? _folding;
+    private ActiveHealthChecker? _healthChecker;
     private bool _started;
     private volatile bool _stopping;
 
@@ -56,9 +58,8 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         LoadBalancerOptionsValidator.ThrowIfInvalid(options);
         _options = options;
         _scheduler = scheduler ?? Scheduler.Default;
-        _strategy = options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy);
-        _random = options.RandomSeed is { } seed ? new Random(seed) : new Random();
-        _state = BalancerState.Create(options.Backends);
+        _policy = FoldPolicy.From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy));
+        _state = BalancerState.Create(options.Backends, options.HealthCheck);
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
     }
 
@@ -117,7 +118,12 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 
         _listeners = listeners;
         _listenEndPoints = [.. listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
-        _folding = BalancerPipeline.Run(_feed, _state, _strategy, _random).Subscribe(OnStep);
+        _folding = BalancerPipeline.Run(_feed, _state, _policy).Subscribe(OnStep);
+        _healthChecker = new ActiveHealthChecker(
+            _state.Backends.Zip(_options.Backends, (backend, options) => (backend, options.HealthCheck ?? _options.HealthCheck)),
+            _scheduler,
+            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(backend.EndPoint, check, _scheduler, cancellationToken),
+            _feed.OnNext);
         _accepting = listeners
             .Select(listener => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
                 .Select(client => (Listener: listener, Client: client)))
@@ -154,6 +160,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 
         _accepting?.Dispose();
         _listeners.ForEach(listener => listener.Dispose());
+        _healthChecker?.Dispose();
 
         if (!_idle.Task.IsCompleted)
         {
@@ -174,6 +181,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         }
 
         _folding?.Dispose();
+        _ejectionTimers.Dispose();
         _events.Complete();
         _stopped.TrySetResult();
     }

@@ -89,8 +89,8 @@ public class BalancerPipelineTests
     [Fact]
     public void Run_NeverAndEmpty_DecideNothing()
     {
-        var never = BalancerPipeline.Run(Observable.Never<BalancerEvent>(), State(2), new LeastConnectionsStrategy(), new Random(0));
-        var empty = BalancerPipeline.Run(Observable.Empty<BalancerEvent>(), State(2), new LeastConnectionsStrategy(), new Random(0));
+        var never = BalancerPipeline.Run(Observable.Never<BalancerEvent>(), State(2), Policy());
+        var empty = BalancerPipeline.Run(Observable.Empty<BalancerEvent>(), State(2), Policy());
         var steps = new List<Step>();
         var completed = false;
 
@@ -107,7 +107,7 @@ public class BalancerPipelineTests
         var error = new InvalidOperationException("boom");
         Exception? seen = null;
 
-        using var _ = BalancerPipeline.Run(Observable.Throw<BalancerEvent>(error), State(1), new LeastConnectionsStrategy(), new Random(0))
+        using var _ = BalancerPipeline.Run(Observable.Throw<BalancerEvent>(error), State(1), Policy())
             .Subscribe(_ => { }, e => seen = e);
 
         Assert.Same(error, seen);
@@ -121,7 +121,7 @@ public class BalancerPipelineTests
         var depth = 0;
         var maxDepth = 0;
         var order = new List<string>();
-        using var _ = BalancerPipeline.Run(_feed, State(2), new LeastConnectionsStrategy(), new Random(0)).Subscribe(step =>
+        using var _ = BalancerPipeline.Run(_feed, State(2), Policy()).Subscribe(step =>
         {
             maxDepth = Math.Max(maxDepth, ++depth);
             order.Add(step.Decision?.GetType().Name ?? "none");
@@ -149,7 +149,7 @@ public class BalancerPipelineTests
         var feed = new Subject<BalancerEvent>();
         var depth = 0;
         var maxDepth = 0;
-        using var _ = BalancerPipeline.Run(feed, State(2), new LeastConnectionsStrategy(), new Random(0)).Subscribe(step =>
+        using var _ = BalancerPipeline.Run(feed, State(2), Policy()).Subscribe(step =>
         {
             maxDepth = Math.Max(maxDepth, ++depth);
             if (step.Decision is Assignment assignment)
@@ -172,7 +172,7 @@ public class BalancerPipelineTests
         var overlapping = 0;
         var inside = 0;
         Step last = default;
-        using var _ = BalancerPipeline.Run(_feed, State(3), new LeastConnectionsStrategy(), new Random(0)).Subscribe(step =>
+        using var _ = BalancerPipeline.Run(_feed, State(3), Policy()).Subscribe(step =>
         {
             if (Interlocked.Increment(ref inside) != 1)
             {
@@ -209,7 +209,7 @@ public class BalancerPipelineTests
     }
 
     private IDisposable Record(BalancerState initial) =>
-        BalancerPipeline.Run(_feed, initial, new LeastConnectionsStrategy(), new Random(0))
+        BalancerPipeline.Run(_feed, initial, Policy())
             .Where(step => step.Decision is not null)
             .Subscribe(step => _recorded.Add((
                 _scheduler.Clock,

@@ -6,20 +6,19 @@ namespace LoadBalancer.Reactive.Tests.Balancing;
 
 public class BalancerReducerTests
 {
-    private static readonly Random s_random = new(0);
-    private readonly LeastConnectionsStrategy _strategy = new();
+    private readonly FoldPolicy _policy = Policy();
 
     [Fact]
     public void Reduce_Arrival_AssignsAndCountsIt()
     {
-        var step = BalancerReducer.Reduce(State(3), Arrive(1), _strategy, s_random);
+        var step = BalancerReducer.Reduce(State(3), Arrive(1), _policy);
 
         var assignment = Assert.IsType<Assignment>(step.Decision);
         Assert.Equal(0, assignment.BackendIndex);
         Assert.Equal(1, assignment.Backend.ActiveConnections);
         Assert.Equal([1, 0, 0], Active(step.State));
         Assert.Equal(1, step.State.Backends[0].TotalConnections);
-        Assert.Equal(0, step.State.Connections[1]);
+        Assert.Equal(0, step.State.Connections[1].Backend);
     }
 
     [Fact]
@@ -27,7 +26,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(3), Arrive(1), Arrive(2), Arrive(3));
 
-        var step = BalancerReducer.Reduce(state, Release(2), _strategy, s_random);
+        var step = BalancerReducer.Reduce(state, Release(2), _policy);
 
         var release = Assert.IsType<Release>(step.Decision);
         Assert.Equal(1, release.BackendIndex);
@@ -41,7 +40,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(2), Arrive(1));
 
-        var step = BalancerReducer.Reduce(state, Release(42), _strategy, s_random);
+        var step = BalancerReducer.Reduce(state, Release(42), _policy);
 
         Assert.Null(step.Decision);
         Assert.Same(state, step.State);
@@ -52,7 +51,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(2), Arrive(1), Release(1));
 
-        var step = BalancerReducer.Reduce(state, Release(1), _strategy, s_random);
+        var step = BalancerReducer.Reduce(state, Release(1), _policy);
 
         Assert.Null(step.Decision);
         Assert.Equal([0, 0], Active(step.State));
@@ -63,7 +62,7 @@ public class BalancerReducerTests
     {
         var state = Fold(State(2), Arrive(1));
 
-        var step = BalancerReducer.Reduce(state, Arrive(1), _strategy, s_random);
+        var step = BalancerReducer.Reduce(state, Arrive(1), _policy);
 
         Assert.Null(step.Decision);
         Assert.Equal([1, 0], Active(step.State));
@@ -72,7 +71,7 @@ public class BalancerReducerTests
     [Fact]
     public void Reduce_NoAvailableBackend_Rejects()
     {
-        var step = BalancerReducer.Reduce(State(0, 0), Arrive(1), _strategy, s_random);
+        var step = BalancerReducer.Reduce(State(0, 0), Arrive(1), _policy);
 
         var rejection = Assert.IsType<Rejection>(step.Decision);
         Assert.Equal(RejectionReason.NoBackendAvailable, rejection.Reason);
@@ -85,12 +84,12 @@ public class BalancerReducerTests
     {
         var state = State(2);
 
-        BalancerReducer.Reduce(state, Arrive(1), _strategy, s_random);
+        BalancerReducer.Reduce(state, Arrive(1), _policy);
 
         Assert.Equal([0, 0], Active(state));
         Assert.Empty(state.Connections);
     }
 
     private BalancerState Fold(BalancerState state, params BalancerEvent[] events) =>
-        events.Aggregate(state, (current, @event) => BalancerReducer.Reduce(current, @event, _strategy, s_random).State);
+        events.Aggregate(state, (current, @event) => BalancerReducer.Reduce(current, @event, _policy).State);
 }

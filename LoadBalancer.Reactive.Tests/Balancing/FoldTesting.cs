@@ -34,5 +34,10 @@ internal static class FoldTesting
     public static ImmutableArray<BackendSnapshot> WithActive(params int[] active) =>
         [.. State(active.Length).Backends.Select((backend, i) => backend with { ActiveConnections = active[i] })];
 
+    /// <summary>The fold's rules, least connections unless told otherwise.</summary>
+    public static FoldPolicy Policy(
+        ILoadBalancingStrategy? strategy = null, int attempts = 3, OutlierDetectionOptions? outliers = null, bool panic = false) =>
+        new(strategy ?? new LeastConnectionsStrategy(), new Random(0), attempts, outliers ?? new OutlierDetectionOptions(), panic);
+
     public static int[] Active(BalancerState state) => [.. state.Backends.Select(b => b.ActiveConnections)];
 }

@@ -21,7 +21,7 @@ public class WeightedLeastConnectionsStrategyTests
     public void Fold_HeldConnections_SplitInProportionToWeight()
     {
         var steps = Enumerable.Range(1, 30).Aggregate(
-            State(2, 1), (state, id) => BalancerReducer.Reduce(state, Arrive(id), _strategy, new Random(0)).State);
+            State(2, 1), (state, id) => BalancerReducer.Reduce(state, Arrive(id), Policy(_strategy)).State);
 
         Assert.Equal([20, 10], Active(steps));
     }

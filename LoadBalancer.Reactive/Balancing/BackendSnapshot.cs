@@ -2,16 +2,43 @@ using System.Net;
 
 namespace LoadBalancer.Reactive.Balancing;
 
-/// <summary>One backend as the balancer sees it at one moment: its configuration and its counts.</summary>
+/// <summary>One backend as the balancer sees it at one moment: its configuration, its health and its counts.</summary>
 /// <param name="Address">The backend's address as configured; it names the backend in events.</param>
 /// <param name="EndPoint">Where connections to the backend go.</param>
 /// <param name="Weight">The backend's relative weight; 0 takes no new connections.</param>
 /// <param name="ActiveConnections">Connections assigned to the backend and not yet completed.</param>
-/// <param name="TotalConnections">Connections ever assigned to the backend.</param>
+/// <param name="TotalConnections">Connections ever assigned to the backend (each retry counts again).</param>
 public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weight, int ActiveConnections, long TotalConnections)
 {
-    /// <summary>Whether the backend may be given new connections.</summary>
-    public bool Available => Weight > 0;
+    /// <summary>What the active health checks say: false after <c>Fall</c> failed probes in a row, true again after <c>Rise</c> good ones.</summary>
+    public bool Healthy { get; init; } = true;
+
+    /// <summary>Whether passive outlier detection has taken the backend out for a while.</summary>
+    public bool Ejected { get; init; }
+
+    /// <summary>How many times the backend has been ejected; each ejection lasts longer than the last.</summary>
+    public int Ejections { get; init; }
+
+    /// <summary>Connections to the backend that failed in a row (refused, timed out, or reset before a byte).</summary>
+    public int ConsecutiveFailures { get; init; }
+
+    /// <summary>Connections to the backend that ever failed that way.</summary>
+    public long FailedConnections { get; init; }
+
+    /// <summary>Whether the backend may be given new connections: weighted, healthy and not ejected.</summary>
+    public bool Available => Weight > 0 && Healthy && !Ejected && !Excluded;
+
+    /// <summary>Probes in a row that disagree with <see cref="Healthy"/>, counting towards rise or fall.</summary>
+    internal int ProbeStreak { get; init; }
+
+    /// <summary>Probes that must succeed in a row to turn an unhealthy backend healthy.</summary>
+    internal int Rise { get; init; } = 2;
+
+    /// <summary>Probes that must fail in a row to turn a healthy backend unhealthy.</summary>
+    internal int Fall { get; init; } = 3;
+
+    /// <summary>Already tried for the connection being retried, so not available to it (never stored in state).</summary>
+    internal bool Excluded { get; init; }
 }
 
 /// <summary>The whole balancer at one moment: every backend with its counts.</summary>

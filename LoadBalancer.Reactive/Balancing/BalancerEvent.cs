@@ -4,16 +4,39 @@ namespace LoadBalancer.Reactive.Balancing;
 
 /// <summary>
 /// An input to the balancer's fold: something that happened that may change its state. A
-/// <see cref="TcpLoadBalancer"/> makes these from sockets; <see cref="BalancingFold"/> takes them from you.
+/// <see cref="TcpLoadBalancer"/> makes these from sockets, probes and timers; <see cref="BalancingFold"/>
+/// takes them from you.
 /// </summary>
-/// <param name="ConnectionId">The connection it is about; unique within one run of the fold.</param>
-public abstract record BalancerEvent(long ConnectionId);
+public abstract record BalancerEvent;
 
 /// <summary>A client connection arrived and needs a backend.</summary>
-/// <param name="ConnectionId">The connection's id; a repeated id is ignored.</param>
+/// <param name="ConnectionId">The connection's id, unique within one run of the fold; a repeated id is ignored.</param>
 /// <param name="Client">The client's address, for strategies that hash it; null when unknown.</param>
-public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = null) : BalancerEvent(ConnectionId);
+public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = null) : BalancerEvent;
 
-/// <summary>An assigned connection ended (or failed to connect); its backend's active count goes down.</summary>
+/// <summary>The backend an assigned connection was sent to accepted it; its run of failures ends.</summary>
+/// <param name="ConnectionId">The connection.</param>
+public sealed record ConnectSucceeded(long ConnectionId) : BalancerEvent;
+
+/// <summary>
+/// The backend an assigned connection was sent to did not accept it (refused, timed out). Its active
+/// count goes down, the failure counts towards ejecting it, and the connection is retried on another
+/// backend if attempts are left.
+/// </summary>
+/// <param name="ConnectionId">The connection.</param>
+public sealed record ConnectFailed(long ConnectionId) : BalancerEvent;
+
+/// <summary>An assigned connection ended; its backend's active count goes down.</summary>
 /// <param name="ConnectionId">The id of an earlier <see cref="ConnectionArrived"/>; an unknown id is ignored.</param>
-public sealed record ConnectionReleased(long ConnectionId) : BalancerEvent(ConnectionId);
+/// <param name="BackendFailed">The backend reset the connection before sending a byte, which counts as a failure.</param>
+public sealed record ConnectionReleased(long ConnectionId, bool BackendFailed = false) : BalancerEvent;
+
+/// <summary>An active health probe of a backend finished.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Healthy">Whether the probe succeeded.</param>
+public sealed record HealthProbed(string Backend, bool Healthy) : BalancerEvent;
+
+/// <summary>The time given by an <see cref="Ejection"/> has passed.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Ejection">Which ejection (<see cref="BackendSnapshot.Ejections"/> when it began); a stale one is ignored.</param>
+public sealed record EjectionExpired(string Backend, int Ejection) : BalancerEvent;

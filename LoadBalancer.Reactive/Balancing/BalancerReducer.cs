@@ -1,20 +1,26 @@
+using System.Collections.Immutable;
+
 namespace LoadBalancer.Reactive.Balancing;
 
 /// <summary>
-/// The balancer as a function: <c>Reduce(state, event) → (state, decision)</c>. It is the only code that
-/// changes balancer state, and it runs only inside the serialized fold. Given the same state, event,
-/// strategy state and random sequence it gives the same result.
+/// The balancer as a function: <c>Reduce(state, event) → (state, decision, backend changes)</c>. It is the
+/// only code that changes balancer state, and it runs only inside the serialized fold. Given the same
+/// state, event, strategy state and random sequence it gives the same result.
 /// </summary>
 internal static class BalancerReducer
 {
-    public static Step Reduce(BalancerState state, BalancerEvent @event, ILoadBalancingStrategy strategy, Random random) => @event switch
+    public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy) => @event switch
     {
-        ConnectionArrived arrived => Arrive(state, arrived, strategy, random),
-        ConnectionReleased released => Release(state, released),
+        ConnectionArrived arrived => Arrive(state, arrived, policy),
+        ConnectSucceeded succeeded => Succeed(state, succeeded),
+        ConnectFailed failed => FailAttempt(state, failed, policy),
+        ConnectionReleased released => Release(state, released, policy),
+        HealthProbed probed => Probe(state, probed),
+        EjectionExpired expired => Expire(state, expired),
         _ => new Step(state, null),
     };
 
-    private static Step Arrive(BalancerState state, ConnectionArrived arrived, ILoadBalancingStrategy strategy, Random random)
+    private static Step Arrive(BalancerState state, ConnectionArrived arrived, FoldPolicy policy)
     {
         // Ids come from the balancer itself; a repeat would mean a bug upstream, and counting it twice
         // would corrupt the counts, so it changes nothing.
@@ -23,60 +29,200 @@ internal static class BalancerReducer
             return new Step(state, null);
         }
 
-        var context = new BalancingContext(
-            state.Backends, arrived.ConnectionId, arrived.Client, state.Decisions, state.MembershipVersion, random);
-        int index;
-        try
+        var decided = state with { Decisions = state.Decisions + 1 };
+        var index = Pick(state, state.Backends, arrived.ConnectionId, arrived.Client, policy);
+        if (index < 0 && policy.PanicMode)
         {
-            index = strategy.Pick(context);
-        }
-        catch (Exception)
-        {
-            // A user strategy that throws must not take the fold down; the connection is rejected
-            // and the balancer goes on with the next one.
-            index = BalancingContext.None;
+            index = Pick(state, PanicView(state.Backends), arrived.ConnectionId, arrived.Client, policy);
         }
 
-        if (index < 0 || index >= state.Backends.Length || !state.Backends[index].Available)
+        return index < 0
+            ? new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable))
+            : Assign(decided, arrived.ConnectionId, index, new LiveConnection(index, 1, arrived.Client, []));
+    }
+
+    private static Step Succeed(BalancerState state, ConnectSucceeded succeeded)
+    {
+        if (!state.Connections.TryGetValue(succeeded.ConnectionId, out var live)
+            || state.Backends[live.Backend].ConsecutiveFailures == 0)
         {
-            return new Step(
-                state with { Decisions = state.Decisions + 1 },
-                new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable));
+            return new Step(state, null);
         }
 
+        var backend = state.Backends[live.Backend];
+        return new Step(state.WithBackend(live.Backend, backend with { ConsecutiveFailures = 0 }), null);
+    }
+
+    private static Step FailAttempt(BalancerState state, ConnectFailed failed, FoldPolicy policy)
+    {
+        if (!state.Connections.TryGetValue(failed.ConnectionId, out var live))
+        {
+            return new Step(state, null);
+        }
+
+        var index = live.Backend;
+        var backend = state.Backends[index];
+        var (next, changes) = CountFailure(
+            state.WithBackend(index, backend with { ActiveConnections = backend.ActiveConnections - 1 }), index, policy);
+
+        var tried = live.Tried.Add(index);
+        if (live.Attempt < policy.MaxConnectAttempts)
+        {
+            var retryView = next.Backends.Select((b, i) => tried.Contains(i) ? b with { Excluded = true } : b).ToImmutableArray();
+            var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
+            if (retry >= 0)
+            {
+                var assigned = Assign(next, failed.ConnectionId, retry, new LiveConnection(retry, live.Attempt + 1, live.Client, tried));
+                return assigned with { Changes = changes };
+            }
+        }
+
+        next = next with { Connections = next.Connections.Remove(failed.ConnectionId) };
+        return new Step(next, new Failure(failed.ConnectionId, index, next.Backends[index], live.Attempt), changes);
+    }
+
+    private static Step Release(BalancerState state, ConnectionReleased released, FoldPolicy policy)
+    {
+        // A release for a connection the fold never assigned (or already released) must not touch any
+        // count: decrementing on it is how least-connection counters drift negative.
+        if (!state.Connections.TryGetValue(released.ConnectionId, out var live))
+        {
+            return new Step(state, null);
+        }
+
+        var index = live.Backend;
+        var backend = state.Backends[index];
+        var next = state.WithBackend(index, backend with { ActiveConnections = backend.ActiveConnections - 1 }) with
+        {
+            Connections = state.Connections.Remove(released.ConnectionId),
+        };
+
+        var changes = ImmutableArray<BackendChange>.Empty;
+        if (released.BackendFailed)
+        {
+            (next, changes) = CountFailure(next, index, policy);
+        }
+
+        return new Step(next, new Release(released.ConnectionId, index, next.Backends[index]), changes);
+    }
+
+    private static Step Probe(BalancerState state, HealthProbed probed)
+    {
+        var index = state.IndexOf(probed.Backend);
+        if (index < 0)
+        {
+            return new Step(state, null);
+        }
+
+        var backend = state.Backends[index];
+        var changes = ImmutableArray.CreateBuilder<BackendChange>();
+        if (probed.Healthy == backend.Healthy)
+        {
+            backend = backend with { ProbeStreak = 0 };
+        }
+        else if (backend.ProbeStreak + 1 >= (probed.Healthy ? backend.Rise : backend.Fall))
+        {
+            backend = backend with { Healthy = probed.Healthy, ProbeStreak = 0 };
+            changes.Add(new HealthChange(index, backend));
+        }
+        else
+        {
+            backend = backend with { ProbeStreak = backend.ProbeStreak + 1 };
+        }
+
+        // A backend that answers a probe is not an outlier any more: its ejection ends at once.
+        if (probed.Healthy && backend.Ejected)
+        {
+            backend = backend with { Ejected = false, ConsecutiveFailures = 0 };
+            changes.Add(new EjectionEnd(index, backend, ByProbe: true));
+        }
+
+        return new Step(state.WithBackend(index, backend), null, changes.ToImmutable());
+    }
+
+    private static Step Expire(BalancerState state, EjectionExpired expired)
+    {
+        var index = state.IndexOf(expired.Backend);
+        if (index < 0 || state.Backends[index] is not { Ejected: true } backend || backend.Ejections != expired.Ejection)
+        {
+            return new Step(state, null);
+        }
+
+        backend = backend with { Ejected = false, ConsecutiveFailures = 0 };
+        return new Step(state.WithBackend(index, backend), null, [new EjectionEnd(index, backend, ByProbe: false)]);
+    }
+
+    private static Step Assign(BalancerState state, long connectionId, int index, LiveConnection live)
+    {
         var backend = state.Backends[index];
         var updated = backend with
         {
             ActiveConnections = backend.ActiveConnections + 1,
             TotalConnections = backend.TotalConnections + 1,
         };
-        var next = state with
-        {
-            Backends = state.WithBackend(index, updated, out var version),
-            Connections = state.Connections.Add(arrived.ConnectionId, index),
-            Decisions = state.Decisions + 1,
-            MembershipVersion = version,
-        };
-        return new Step(next, new Assignment(arrived.ConnectionId, index, updated));
+        var next = state.WithBackend(index, updated) with { Connections = state.Connections.SetItem(connectionId, live) };
+        return new Step(next, new Assignment(connectionId, index, updated, live.Attempt));
     }
 
-    private static Step Release(BalancerState state, ConnectionReleased released)
+    // Counts one failure against a backend and ejects it once it has failed enough times in a row, as
+    // long as the cap on ejected backends allows and (unless configured) another backend stays available.
+    private static (BalancerState State, ImmutableArray<BackendChange> Changes) CountFailure(
+        BalancerState state, int index, FoldPolicy policy)
     {
-        // A release for a connection the fold never assigned (or already released) must not touch any
-        // count: decrementing on it is how least-connection counters drift negative.
-        if (!state.Connections.TryGetValue(released.ConnectionId, out var index))
+        var backend = state.Backends[index];
+        backend = backend with
         {
-            return new Step(state, null);
+            ConsecutiveFailures = backend.ConsecutiveFailures + 1,
+            FailedConnections = backend.FailedConnections + 1,
+        };
+        var outliers = policy.Outliers;
+        if (!outliers.Enabled || backend.Ejected || backend.ConsecutiveFailures < outliers.ConsecutiveFailures
+            || !MayEject(state, index, outliers))
+        {
+            return (state.WithBackend(index, backend), []);
         }
 
-        var backend = state.Backends[index];
-        var updated = backend with { ActiveConnections = backend.ActiveConnections - 1 };
-        var next = state with
-        {
-            Backends = state.WithBackend(index, updated, out var version),
-            Connections = state.Connections.Remove(released.ConnectionId),
-            MembershipVersion = version,
-        };
-        return new Step(next, new Release(released.ConnectionId, index, updated));
+        var ejections = backend.Ejections + 1;
+        var duration = TimeSpan.FromTicks(Math.Min(outliers.BaseEjectionTime.Ticks * ejections, outliers.MaxEjectionTime.Ticks));
+        backend = backend with { Ejected = true, Ejections = ejections, ConsecutiveFailures = 0 };
+        return (state.WithBackend(index, backend), [new Ejection(index, backend, duration)]);
     }
+
+    private static bool MayEject(BalancerState state, int index, Configuration.OutlierDetectionOptions outliers)
+    {
+        int members = 0, ejected = 0, othersAvailable = 0;
+        for (var i = 0; i < state.Backends.Length; i++)
+        {
+            var backend = state.Backends[i];
+            members += backend.Weight > 0 ? 1 : 0;
+            ejected += backend.Ejected ? 1 : 0;
+            othersAvailable += i != index && backend.Available ? 1 : 0;
+        }
+
+        return (ejected + 1) * 100 <= members * outliers.MaxEjectionPercent
+            && (othersAvailable > 0 || outliers.EjectLastAvailable);
+    }
+
+    private static int Pick(
+        BalancerState state, ImmutableArray<BackendSnapshot> view, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
+    {
+        var context = new BalancingContext(view, connectionId, client, state.Decisions, state.MembershipVersion, policy.Random);
+        int index;
+        try
+        {
+            index = policy.Strategy.Pick(context);
+        }
+        catch (Exception)
+        {
+            // A user strategy that throws must not take the fold down; the connection is rejected
+            // (or fails) and the balancer goes on with the next one.
+            return BalancingContext.None;
+        }
+
+        return index >= 0 && index < view.Length && view[index].Available ? index : BalancingContext.None;
+    }
+
+    // Panic mode: every weighted backend counts as healthy and not ejected.
+    private static ImmutableArray<BackendSnapshot> PanicView(ImmutableArray<BackendSnapshot> backends) =>
+        [.. backends.Select(backend => backend with { Healthy = true, Ejected = false })];
 }

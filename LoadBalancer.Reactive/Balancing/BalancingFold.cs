@@ -1,3 +1,4 @@
+using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive.Configuration;
 
@@ -5,8 +6,8 @@ namespace LoadBalancer.Reactive.Balancing;
 
 /// <summary>
 /// The balancer's fold on its own, without sockets: the same code a <see cref="TcpLoadBalancer"/> runs to
-/// place connections, driven by a stream of arrivals and releases you make. Feed it a timeline on a
-/// virtual-time scheduler to test a strategy, or to simulate a workload, in milliseconds.
+/// place connections, retry them, and take failing backends out, driven by a stream of events you make.
+/// Feed it a timeline on a virtual-time scheduler to test a strategy, or to simulate a workload, in milliseconds.
 /// </summary>
 /// <example>
 /// <code>
@@ -19,72 +20,97 @@ namespace LoadBalancer.Reactive.Balancing;
 /// </example>
 public static class BalancingFold
 {
-    /// <summary>Runs the fold with the built-in strategy named <paramref name="strategy"/>.</summary>
-    /// <param name="events">Arrivals and releases, in the order and at the (virtual) times they happen.</param>
+    /// <summary>Runs the fold with the built-in strategy named <paramref name="strategy"/> and default options.</summary>
+    /// <param name="events">Arrivals, releases and the rest, in the order and at the (virtual) times they happen.</param>
     /// <param name="backends">The backends, as a balancer would be configured with them.</param>
     /// <param name="strategy">One of <see cref="LoadBalancingStrategies.All"/>; each subscription gets a fresh instance.</param>
     /// <param name="randomSeed">Seeds the strategies' random source; the same seed and events give the same decisions.</param>
-    /// <returns>One step per event, in order: the decision made (if any) and every backend's counts after it.</returns>
+    /// <returns>One step per event, in order: the decision made (if any), backend changes, and every backend's counts after it.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The backends or the strategy name are invalid.</exception>
     public static IObservable<BalancingStep> Run(
         IObservable<BalancerEvent> events, IReadOnlyList<BackendOptions> backends, string strategy, int? randomSeed = null)
     {
-        ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(backends);
         ArgumentNullException.ThrowIfNull(strategy);
-        ThrowIfInvalid(backends, strategy);
-        return Observable.Defer(() => RunCore(events, backends, LoadBalancingStrategies.Create(strategy), randomSeed));
+        return Run(events, new LoadBalancerOptions { Backends = backends, Strategy = strategy, RandomSeed = randomSeed });
     }
 
-    /// <summary>Runs the fold with a strategy of your own.</summary>
-    /// <param name="events">Arrivals and releases, in the order and at the (virtual) times they happen.</param>
+    /// <summary>Runs the fold with a strategy of your own and default options.</summary>
+    /// <param name="events">Arrivals, releases and the rest, in the order and at the (virtual) times they happen.</param>
     /// <param name="backends">The backends, as a balancer would be configured with them.</param>
     /// <param name="strategy">The strategy; its state carries over between subscriptions.</param>
     /// <param name="randomSeed">Seeds <see cref="BalancingContext.Random"/>; the same seed and events give the same decisions.</param>
-    /// <returns>One step per event, in order: the decision made (if any) and every backend's counts after it.</returns>
+    /// <returns>One step per event, in order: the decision made (if any), backend changes, and every backend's counts after it.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The backends are invalid.</exception>
     public static IObservable<BalancingStep> Run(
         IObservable<BalancerEvent> events, IReadOnlyList<BackendOptions> backends, ILoadBalancingStrategy strategy, int? randomSeed = null)
     {
-        ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(backends);
         ArgumentNullException.ThrowIfNull(strategy);
-        ThrowIfInvalid(backends, strategyName: null);
-        return Observable.Defer(() => RunCore(events, backends, strategy, randomSeed));
+        return Run(events, new LoadBalancerOptions { Backends = backends, CustomStrategy = strategy, RandomSeed = randomSeed });
     }
 
-    private static IObservable<BalancingStep> RunCore(
-        IObservable<BalancerEvent> events, IReadOnlyList<BackendOptions> backends, ILoadBalancingStrategy strategy, int? randomSeed) =>
-        Observable.Create<BalancingStep>(observer =>
+    /// <summary>
+    /// Runs the fold with a balancer's options: backends, strategy, connect attempts, outlier detection,
+    /// panic mode, seed. (Listen endpoints and timeouts are for sockets, and are ignored.)
+    /// </summary>
+    /// <param name="events">Arrivals, releases and the rest, in the order and at the (virtual) times they happen.</param>
+    /// <param name="options">The options, validated as a balancer's are (but for <see cref="LoadBalancerOptions.Listen"/>).</param>
+    /// <param name="scheduler">
+    /// Ends ejections on time: an <see cref="Ejection"/> schedules its <see cref="EjectionExpired"/> on it.
+    /// Without one, an ejection ends only by a successful <see cref="HealthProbed"/> or an <see cref="EjectionExpired"/> you send.
+    /// </param>
+    /// <returns>One step per event, in order: the decision made (if any), backend changes, and every backend's counts after it.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">The options are invalid; every problem is listed.</exception>
+    public static IObservable<BalancingStep> Run(IObservable<BalancerEvent> events, LoadBalancerOptions options, IScheduler? scheduler = null)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(options);
+        LoadBalancerOptionsValidator.ThrowIfInvalid(options, requireListen: false);
+        return Observable.Create<BalancingStep>(observer =>
         {
-            // The same serializing stream the socket balancer uses: a release posted from inside a
-            // decision handler (a simulated synchronous failure) is folded after it, never inside it.
+            // The same serializing stream the socket balancer uses: an event posted from inside a step's
+            // handler (a simulated synchronous failure, an ejection's timer) is folded after it, never inside it.
             var feed = new SerializingSubject<BalancerEvent>();
-            var random = randomSeed is { } seed ? new Random(seed) : new Random();
-            var output = BalancerPipeline.Run(feed, BalancerState.Create(backends), strategy, random)
-                .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot()))
+            var strategy = options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy);
+            var initial = BalancerState.Create(options.Backends, options.HealthCheck);
+            var timers = new System.Reactive.Disposables.CompositeDisposable();
+            var output = BalancerPipeline.Run(feed, initial, FoldPolicy.From(options, strategy))
+                .Do(step => ScheduleExpiries(step, scheduler, feed, timers))
+                .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot(), step.Changes))
                 .Subscribe(observer);
             var input = events.Subscribe(feed);
             return () =>
             {
                 input.Dispose();
                 output.Dispose();
+                timers.Dispose();
             };
         });
+    }
 
-    private static void ThrowIfInvalid(IReadOnlyList<BackendOptions> backends, string? strategyName)
+    /// <summary>Schedules the end of every ejection in <paramref name="step"/> on <paramref name="scheduler"/>.</summary>
+    internal static void ScheduleExpiries(
+        Step step, IScheduler? scheduler, IObserver<BalancerEvent> feed, System.Reactive.Disposables.CompositeDisposable timers)
     {
-        var errors = LoadBalancerOptionsValidator.ValidateBackendsAndStrategy(backends, strategyName);
-        if (errors.Count > 0)
+        if (scheduler is null)
         {
-            throw new LoadBalancerOptionsException(errors);
+            return;
+        }
+
+        foreach (var ejection in step.Changes.OfType<Ejection>())
+        {
+            var expired = new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections);
+            timers.Add(scheduler.Schedule(ejection.Duration, () => feed.OnNext(expired)));
         }
     }
 }
 
-/// <summary>One turn of the fold, as <see cref="BalancingFold.Run(IObservable{BalancerEvent}, IReadOnlyList{BackendOptions}, string, int?)"/> reports it.</summary>
-/// <param name="Decision">What was decided: an <see cref="Assignment"/>, a <see cref="Rejection"/>, a <see cref="Release"/>, or null when the event changed nothing.</param>
-/// <param name="Snapshot">Every backend's counts after the event.</param>
-public sealed record BalancingStep(Decision? Decision, BalancerSnapshot Snapshot);
+/// <summary>One turn of the fold, as <see cref="BalancingFold"/> reports it.</summary>
+/// <param name="Decision">What was decided about a connection: an <see cref="Assignment"/>, <see cref="Rejection"/>, <see cref="Failure"/>, <see cref="Release"/>, or null.</param>
+/// <param name="Snapshot">Every backend's health and counts after the event.</param>
+/// <param name="Changes">What changed about backends as a whole: <see cref="HealthChange"/>, <see cref="Ejection"/>, <see cref="EjectionEnd"/>.</param>
+public sealed record BalancingStep(Decision? Decision, BalancerSnapshot Snapshot, IReadOnlyList<BackendChange> Changes);

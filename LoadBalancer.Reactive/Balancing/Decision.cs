@@ -1,19 +1,29 @@
+using System.Collections.Immutable;
+
 namespace LoadBalancer.Reactive.Balancing;
 
-/// <summary>What the fold decided about one event.</summary>
+/// <summary>What the fold decided about a connection.</summary>
 /// <param name="ConnectionId">The connection it is about.</param>
 public abstract record Decision(long ConnectionId);
 
-/// <summary>Relay the connection to a backend.</summary>
+/// <summary>Connect the connection to a backend and relay it.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="BackendIndex">The backend's position in the configured list.</param>
 /// <param name="Backend">The backend, already counting this connection.</param>
-public sealed record Assignment(long ConnectionId, int BackendIndex, BackendSnapshot Backend) : Decision(ConnectionId);
+/// <param name="Attempt">1 for the first backend tried, 2 for the first retry, and so on.</param>
+public sealed record Assignment(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempt = 1) : Decision(ConnectionId);
 
 /// <summary>No backend can take the connection: it is closed.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="Reason">Why.</param>
 public sealed record Rejection(long ConnectionId, Events.RejectionReason Reason) : Decision(ConnectionId);
+
+/// <summary>Every attempt to connect the connection failed, or no untried backend was left: it is closed.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="BackendIndex">The last backend tried.</param>
+/// <param name="Backend">That backend, no longer counting this connection.</param>
+/// <param name="Attempts">How many backends were tried.</param>
+public sealed record Failure(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempts) : Decision(ConnectionId);
 
 /// <summary>An assigned connection ended and its backend's active count went down.</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -21,5 +31,33 @@ public sealed record Rejection(long ConnectionId, Events.RejectionReason Reason)
 /// <param name="Backend">The backend, no longer counting this connection.</param>
 public sealed record Release(long ConnectionId, int BackendIndex, BackendSnapshot Backend) : Decision(ConnectionId);
 
-/// <summary>One turn of the fold: the state after an event, and what was decided, if anything.</summary>
-internal readonly record struct Step(BalancerState State, Decision? Decision);
+/// <summary>Something changed about a backend as a whole.</summary>
+/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="Backend">The backend after the change.</param>
+public abstract record BackendChange(int BackendIndex, BackendSnapshot Backend);
+
+/// <summary>Active health checks turned the backend healthy or unhealthy (see <see cref="BackendSnapshot.Healthy"/>).</summary>
+/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="Backend">The backend after the change.</param>
+public sealed record HealthChange(int BackendIndex, BackendSnapshot Backend) : BackendChange(BackendIndex, Backend);
+
+/// <summary>
+/// Passive outlier detection ejected the backend. Whoever runs the fold schedules an
+/// <see cref="EjectionExpired"/> for it after <paramref name="Duration"/>.
+/// </summary>
+/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="Backend">The backend after the change; <see cref="BackendSnapshot.Ejections"/> numbers this ejection.</param>
+/// <param name="Duration">How long it stays out, unless a health probe succeeds first.</param>
+public sealed record Ejection(int BackendIndex, BackendSnapshot Backend, TimeSpan Duration) : BackendChange(BackendIndex, Backend);
+
+/// <summary>An ejected backend is back.</summary>
+/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="Backend">The backend after the change.</param>
+/// <param name="ByProbe">True when a successful health probe ended it early; false when its time ran out.</param>
+public sealed record EjectionEnd(int BackendIndex, BackendSnapshot Backend, bool ByProbe) : BackendChange(BackendIndex, Backend);
+
+/// <summary>One turn of the fold: the state after an event, the decision about a connection, and backend changes.</summary>
+internal readonly record struct Step(BalancerState State, Decision? Decision, ImmutableArray<BackendChange> Changes = default)
+{
+    public ImmutableArray<BackendChange> Changes { get; init; } = Changes.IsDefault ? [] : Changes;
+}

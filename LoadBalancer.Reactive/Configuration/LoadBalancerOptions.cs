@@ -44,6 +44,31 @@ public sealed record LoadBalancerOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// Backends tried for one connection: when one refuses or times out, the next attempt goes to a
+    /// different available backend, and the client sees a failure only when every attempt failed. Default: 3.
+    /// </summary>
+    public int MaxConnectAttempts { get; init; } = 3;
+
+    /// <summary>
+    /// A relayed connection with no bytes either way for this long is closed (and completes as
+    /// <see cref="Events.CompletionReason.IdleTimeout"/>). <see cref="TimeSpan.Zero"/> means never. Default: 1 hour.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Active health checks for every backend that does not set its own. Default: on, every 2 s, rise 2, fall 3.</summary>
+    public HealthCheckOptions HealthCheck { get; init; } = new();
+
+    /// <summary>Passive outlier detection. Default: on, 5 failures in a row eject for 30 s, at most half the backends.</summary>
+    public OutlierDetectionOptions OutlierDetection { get; init; } = new();
+
+    /// <summary>
+    /// What happens when no backend is available (all unhealthy or ejected). False (the default): reject
+    /// the connection at once. True: panic mode, spread it over every weighted backend as if all were
+    /// healthy, on the theory that a wrong health verdict is likelier than every backend being down.
+    /// </summary>
+    public bool PanicMode { get; init; }
+
+    /// <summary>
     /// How many events each <see cref="TcpLoadBalancer.Events"/> subscriber may fall behind before
     /// further events are dropped for it (and counted in an <see cref="Events.EventsDropped"/>).
     /// A slow subscriber never slows the balancer. Default: 10,000.
@@ -81,4 +106,7 @@ public sealed record BackendOptions
     /// configured but sends it no new connections. Default: 1.
     /// </summary>
     public int Weight { get; init; } = 1;
+
+    /// <summary>Active health checks for this backend; null (the default) uses <see cref="LoadBalancerOptions.HealthCheck"/>.</summary>
+    public HealthCheckOptions? HealthCheck { get; init; }
 }

@@ -15,11 +15,18 @@ internal static class LoadBalancerOptionsValidator
     /// <summary>Returns every problem with <paramref name="options"/>; an empty list means they are valid.</summary>
     /// <param name="options">The options to check.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
-    public static IReadOnlyList<string> Validate(LoadBalancerOptions options)
+    public static IReadOnlyList<string> Validate(LoadBalancerOptions options) => Validate(options, requireListen: true);
+
+    /// <summary>Returns every problem; <paramref name="requireListen"/> is false for a fold run without sockets.</summary>
+    public static IReadOnlyList<string> Validate(LoadBalancerOptions options, bool requireListen)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
-        ValidateListen(options.Listen, errors);
+        if (requireListen)
+        {
+            ValidateListen(options.Listen, errors);
+        }
+
         ValidateBackends(options.Backends, errors);
 
         if (options.CustomStrategy is null && !LoadBalancingStrategies.All.Contains(options.Strategy ?? string.Empty))
@@ -37,32 +44,96 @@ internal static class LoadBalancerOptionsValidator
             errors.Add($"EventBufferCapacity must be positive, but is {options.EventBufferCapacity}.");
         }
 
+        if (options.MaxConnectAttempts < 1)
+        {
+            errors.Add($"MaxConnectAttempts must be at least 1, but is {options.MaxConnectAttempts}.");
+        }
+
+        if (options.IdleTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"IdleTimeout must be zero (never) or positive, but is {options.IdleTimeout}.");
+        }
+
+        ValidateHealthCheck(options.HealthCheck, "HealthCheck", errors);
+        ValidateOutlierDetection(options.OutlierDetection, errors);
+
         return errors;
     }
 
     /// <summary>Throws a <see cref="LoadBalancerOptionsException"/> listing every problem, if there is any.</summary>
     /// <param name="options">The options to check.</param>
+    /// <param name="requireListen">False for a fold run without sockets, which needs no listen endpoint.</param>
     /// <exception cref="LoadBalancerOptionsException">The options are invalid.</exception>
-    public static void ThrowIfInvalid(LoadBalancerOptions options)
+    public static void ThrowIfInvalid(LoadBalancerOptions options, bool requireListen = true)
     {
-        var errors = Validate(options);
+        var errors = Validate(options, requireListen);
         if (errors.Count > 0)
         {
             throw new LoadBalancerOptionsException(errors);
         }
     }
 
-    /// <summary>The checks <see cref="BalancingFold"/> needs: the backends, and the strategy name when one is given.</summary>
-    public static IReadOnlyList<string> ValidateBackendsAndStrategy(IReadOnlyList<BackendOptions> backends, string? strategyName)
+    private static void ValidateHealthCheck(HealthCheckOptions? check, string field, List<string> errors)
     {
-        var errors = new List<string>();
-        ValidateBackends(backends, errors);
-        if (strategyName is not null && !LoadBalancingStrategies.All.Contains(strategyName))
+        if (check is null)
         {
-            errors.Add(LoadBalancingStrategies.UnknownMessage("Strategy", strategyName));
+            errors.Add($"{field} must not be null.");
+            return;
         }
 
-        return errors;
+        if (check.Interval <= TimeSpan.Zero)
+        {
+            errors.Add($"{field}.Interval must be positive, but is {check.Interval}.");
+        }
+
+        if (check.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{field}.Timeout must be positive, but is {check.Timeout}.");
+        }
+
+        if (check.Rise < 1)
+        {
+            errors.Add($"{field}.Rise must be at least 1, but is {check.Rise}.");
+        }
+
+        if (check.Fall < 1)
+        {
+            errors.Add($"{field}.Fall must be at least 1, but is {check.Fall}.");
+        }
+
+        if (check.Expect is "")
+        {
+            errors.Add($"{field}.Expect must not be empty; leave it null to accept any reply.");
+        }
+    }
+
+    private static void ValidateOutlierDetection(OutlierDetectionOptions? outliers, List<string> errors)
+    {
+        if (outliers is null)
+        {
+            errors.Add("OutlierDetection must not be null.");
+            return;
+        }
+
+        if (outliers.ConsecutiveFailures < 1)
+        {
+            errors.Add($"OutlierDetection.ConsecutiveFailures must be at least 1, but is {outliers.ConsecutiveFailures}.");
+        }
+
+        if (outliers.BaseEjectionTime <= TimeSpan.Zero)
+        {
+            errors.Add($"OutlierDetection.BaseEjectionTime must be positive, but is {outliers.BaseEjectionTime}.");
+        }
+
+        if (outliers.MaxEjectionTime < outliers.BaseEjectionTime)
+        {
+            errors.Add($"OutlierDetection.MaxEjectionTime ({outliers.MaxEjectionTime}) must be at least BaseEjectionTime ({outliers.BaseEjectionTime}).");
+        }
+
+        if (outliers.MaxEjectionPercent is < 0 or > 100)
+        {
+            errors.Add($"OutlierDetection.MaxEjectionPercent must be 0-100, but is {outliers.MaxEjectionPercent}.");
+        }
     }
 
     private static void ValidateListen(IReadOnlyList<string>? listen, List<string> errors)
@@ -121,6 +192,11 @@ internal static class LoadBalancerOptionsValidator
             if (backend.Weight is < 0 or > MaxWeight)
             {
                 errors.Add($"Backends[{i}] '{backend.Address}' has weight {backend.Weight}, outside 0-{MaxWeight}.");
+            }
+
+            if (backend.HealthCheck is { } healthCheck)
+            {
+                ValidateHealthCheck(healthCheck, $"Backends[{i}].HealthCheck", errors);
             }
         }
     }

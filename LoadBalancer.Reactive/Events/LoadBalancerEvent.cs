@@ -25,11 +25,20 @@ public sealed record BalancerStopped(int Finished, int Aborted) : LoadBalancerEv
 /// <param name="Listener">The endpoint the client connected to.</param>
 public sealed record ConnectionAccepted(long ConnectionId, EndPoint Client, EndPoint Listener) : LoadBalancerEvent;
 
-/// <summary>The strategy picked a backend for a connection.</summary>
+/// <summary>The strategy picked a backend for a connection (again, on a retry).</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="ActiveConnections">The backend's active connections, counting this one.</param>
-public sealed record ConnectionAssigned(long ConnectionId, string Backend, int ActiveConnections) : LoadBalancerEvent;
+/// <param name="Attempt">1 for the first backend tried, 2 for the first retry, and so on.</param>
+public sealed record ConnectionAssigned(long ConnectionId, string Backend, int ActiveConnections, int Attempt = 1) : LoadBalancerEvent;
+
+/// <summary>One attempt to connect to a backend failed; the connection is retried elsewhere if attempts are left.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Error">The socket error (<see cref="SocketError.ConnectionRefused"/>, <see cref="SocketError.TimedOut"/>...).</param>
+/// <param name="Message">A sentence describing the failure.</param>
+/// <param name="Attempt">Which attempt failed.</param>
+public sealed record ConnectAttemptFailed(long ConnectionId, string Backend, SocketError Error, string Message, int Attempt) : LoadBalancerEvent;
 
 /// <summary>The connection to the backend is open; bytes are being relayed.</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -54,14 +63,31 @@ public sealed record ConnectionCompleted(
     CompletionReason Reason,
     int ActiveConnections) : LoadBalancerEvent;
 
-/// <summary>The backend could not be reached; the client was closed.</summary>
+/// <summary>No backend could be reached for a connection (every attempt failed); the client was closed.</summary>
 /// <param name="ConnectionId">The connection.</param>
-/// <param name="Backend">The backend's address, as configured.</param>
-/// <param name="Error">The socket error (<see cref="SocketError.ConnectionRefused"/>, <see cref="SocketError.TimedOut"/>...).</param>
-/// <param name="Message">A sentence describing the failure.</param>
-/// <param name="ActiveConnections">The backend's active connections, no longer counting this one.</param>
-public sealed record ConnectionFailed(long ConnectionId, string Backend, SocketError Error, string Message, int ActiveConnections)
+/// <param name="Backend">The last backend tried, by its configured address.</param>
+/// <param name="Error">The last socket error (<see cref="SocketError.ConnectionRefused"/>, <see cref="SocketError.TimedOut"/>...).</param>
+/// <param name="Message">A sentence describing the last failure.</param>
+/// <param name="ActiveConnections">The last backend's active connections, no longer counting this one.</param>
+/// <param name="Attempts">How many backends were tried.</param>
+public sealed record ConnectionFailed(long ConnectionId, string Backend, SocketError Error, string Message, int ActiveConnections, int Attempts = 1)
     : LoadBalancerEvent;
+
+/// <summary>Active health checks turned a backend healthy or unhealthy (after <c>Rise</c> or <c>Fall</c> probes in a row).</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Healthy">Its health now.</param>
+public sealed record BackendHealthChanged(string Backend, bool Healthy) : LoadBalancerEvent;
+
+/// <summary>Passive outlier detection took a backend out after too many failures in a row.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Duration">How long it stays out, unless a health probe succeeds first.</param>
+/// <param name="Ejections">How many times it has been ejected, this time included.</param>
+public sealed record BackendEjected(string Backend, TimeSpan Duration, int Ejections) : LoadBalancerEvent;
+
+/// <summary>An ejected backend is back.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="ByProbe">True when a successful health probe ended the ejection early; false when its time ran out.</param>
+public sealed record BackendReturned(string Backend, bool ByProbe) : LoadBalancerEvent;
 
 /// <summary>No backend could take a connection; the client was closed.</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -100,6 +126,9 @@ public enum CompletionReason
 
     /// <summary>The balancer closed the connection, because it was stopping.</summary>
     Aborted,
+
+    /// <summary>No bytes moved either way for the idle timeout; the balancer closed both sides (FIN).</summary>
+    IdleTimeout,
 }
 
 /// <summary>Why a connection was rejected.</summary>

@@ -25,17 +25,17 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>Cancelled when the balancer closes the connection before it has a relay.</summary>
     public CancellationToken Aborted => _abort.Token;
 
-    /// <summary>Set when the connection could not be relayed (most often: connecting to the backend failed).</summary>
+    /// <summary>Why the latest attempt could not be relayed (most often: connecting to the backend failed); cleared by a relay.</summary>
     public RelayFailure? Failure { get; set; }
 
     public RelayResult Result { get; set; }
 
     /// <summary>Relays between the client and <paramref name="backend"/>; aborts at once if the balancer already has.</summary>
-    public Task<RelayResult> Relay(Socket backend)
+    public Task<RelayResult> Relay(Socket backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout)
     {
         lock (_gate)
         {
-            _relay = DuplexRelay.Start(Client, backend, out var completion);
+            _relay = DuplexRelay.Start(Client, backend, scheduler, idleTimeout, out var completion);
             if (_aborted)
             {
                 _relay.Abort();

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
 using LoadBalancer.Reactive.Events;
 using Pipelines.Sockets.Unofficial;
 
@@ -31,13 +33,19 @@ internal sealed class DuplexRelay
 
     private readonly SocketConnection _client;
     private readonly SocketConnection _backend;
+    private readonly IScheduler _scheduler;
+    private readonly TimeSpan _idleTimeout;
+    private readonly SerialDisposable _idleTimer = new();
+    private long _lastActivityTicks;
     // Which side closed first, for a relay that ends cleanly; the first fault (a reset on either
     // side, or an abort) wins over that, because it is what the peers actually saw.
     private int _closedFirst = -1;
     private int _fault = -1;
 
-    private DuplexRelay(Socket client, Socket backend)
+    private DuplexRelay(Socket client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout)
     {
+        _scheduler = scheduler;
+        _idleTimeout = idleTimeout;
         _client = SocketConnection.Create(client, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "client");
         _backend = SocketConnection.Create(backend, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "backend");
     }
@@ -49,9 +57,21 @@ internal sealed class DuplexRelay
     }
 
     /// <summary>Starts relaying between two connected sockets; the relay owns and closes both.</summary>
-    public static DuplexRelay Start(Socket client, Socket backend, out Task<RelayResult> completion)
+    /// <param name="client">The accepted client socket.</param>
+    /// <param name="backend">The connected backend socket.</param>
+    /// <param name="scheduler">Times the idle timeout.</param>
+    /// <param name="idleTimeout">Close after this long with no bytes either way; <see cref="TimeSpan.Zero"/> for never.</param>
+    /// <param name="completion">Completes when both directions have ended and both sockets are closed.</param>
+    public static DuplexRelay Start(
+        Socket client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout, out Task<RelayResult> completion)
     {
-        var relay = new DuplexRelay(client, backend);
+        var relay = new DuplexRelay(client, backend, scheduler, idleTimeout);
+        if (idleTimeout > TimeSpan.Zero)
+        {
+            relay._lastActivityTicks = scheduler.Now.UtcTicks;
+            relay.ScheduleIdleCheck(idleTimeout);
+        }
+
         completion = relay.RunAsync();
         return relay;
     }
@@ -69,6 +89,7 @@ internal sealed class DuplexRelay
         var bytesFromClient = await upstream.ConfigureAwait(false);
         var bytesFromBackend = await downstream.ConfigureAwait(false);
 
+        _idleTimer.Dispose();
         Close(_client);
         Close(_backend);
         var fault = Volatile.Read(ref _fault);
@@ -91,6 +112,10 @@ internal sealed class DuplexRelay
                     {
                         await SendAsync(to, segment, Other(side)).ConfigureAwait(false);
                         bytes += segment.Length;
+                        if (_idleTimeout > TimeSpan.Zero)
+                        {
+                            Volatile.Write(ref _lastActivityTicks, _scheduler.Now.UtcTicks);
+                        }
                     }
                 }
                 finally
@@ -150,6 +175,36 @@ internal sealed class DuplexRelay
         catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
         {
             throw new RelayFault(side, exception);
+        }
+    }
+
+    // One timer per relay, moved on lazily: when it fires it checks how long the relay has really been
+    // idle and either closes it or sleeps for the rest, so traffic never has to touch the timer.
+    private void ScheduleIdleCheck(TimeSpan due) => _idleTimer.Disposable = _scheduler.Schedule(due, CheckIdle);
+
+    private void CheckIdle()
+    {
+        var idle = TimeSpan.FromTicks(_scheduler.Now.UtcTicks - Volatile.Read(ref _lastActivityTicks));
+        if (idle < _idleTimeout)
+        {
+            ScheduleIdleCheck(_idleTimeout - idle);
+        }
+        else if (Interlocked.CompareExchange(ref _fault, (int)CompletionReason.IdleTimeout, -1) == -1)
+        {
+            // An orderly close: both peers get a FIN, and both pumps see the end of their input.
+            ShutdownQuietly(_client.Socket);
+            ShutdownQuietly(_backend.Socket);
+        }
+    }
+
+    private static void ShutdownQuietly(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
         }
     }
 

@@ -1,0 +1,20 @@
+using LoadBalancer.Reactive.Configuration;
+
+namespace LoadBalancer.Reactive.Balancing;
+
+/// <summary>The fold's fixed rules: which strategy picks, how often to retry, when to eject.</summary>
+/// <param name="Strategy">Picks a backend for each attempt.</param>
+/// <param name="Random">The strategies' seeded random source.</param>
+/// <param name="MaxConnectAttempts">Backends tried per connection before giving up.</param>
+/// <param name="Outliers">When and for how long failing backends are ejected.</param>
+/// <param name="PanicMode">When nothing is available, use every weighted backend rather than reject.</param>
+internal sealed record FoldPolicy(
+    ILoadBalancingStrategy Strategy, Random Random, int MaxConnectAttempts, OutlierDetectionOptions Outliers, bool PanicMode)
+{
+    public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
+        strategy,
+        options.RandomSeed is { } seed ? new Random(seed) : new Random(),
+        options.MaxConnectAttempts,
+        options.OutlierDetection,
+        options.PanicMode);
+}

@@ -1,0 +1,74 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+
+namespace LoadBalancer.Reactive.Health;
+
+/// <summary>
+/// Probes each backend on the scheduler: the first probe one interval after start, each next one an
+/// interval after the previous finished, and reports every result as a <see cref="HealthProbed"/> event
+/// for the fold, which turns runs of results into health changes (rise and fall).
+/// </summary>
+internal sealed class ActiveHealthChecker : IDisposable
+{
+    private readonly IScheduler _scheduler;
+    private readonly Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> _probe;
+    private readonly Action<HealthProbed> _report;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly CompositeDisposable _timers = [];
+
+    /// <param name="targets">Each backend to probe, with its options; backends whose checks are disabled are left out.</param>
+    /// <param name="scheduler">Times the intervals (and, through the probe, the timeouts).</param>
+    /// <param name="probe">Runs one probe; true for healthy. It must not throw, but if it does that counts as unhealthy.</param>
+    /// <param name="report">Receives every result.</param>
+    public ActiveHealthChecker(
+        IEnumerable<(BackendSnapshot Backend, HealthCheckOptions Options)> targets,
+        IScheduler scheduler,
+        Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> probe,
+        Action<HealthProbed> report)
+    {
+        _scheduler = scheduler;
+        _probe = probe;
+        _report = report;
+        foreach (var (backend, options) in targets.Where(target => target.Options.Enabled))
+        {
+            var timer = new SerialDisposable();
+            _timers.Add(timer);
+            ScheduleNext(backend, options, timer);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _timers.Dispose();
+    }
+
+    private void ScheduleNext(BackendSnapshot backend, HealthCheckOptions options, SerialDisposable timer)
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            timer.Disposable = _scheduler.Schedule(options.Interval, () => _ = ProbeAsync(backend, options, timer));
+        }
+    }
+
+    private async Task ProbeAsync(BackendSnapshot backend, HealthCheckOptions options, SerialDisposable timer)
+    {
+        bool healthy;
+        try
+        {
+            healthy = await _probe(backend, options, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            healthy = false;
+        }
+
+        if (!_stop.IsCancellationRequested)
+        {
+            _report(new HealthProbed(backend.Address, healthy));
+            ScheduleNext(backend, options, timer);
+        }
+    }
+}
