@@ -89,6 +89,9 @@ public class TcpLoadBalancerTests
 
         await events.WaitForAsync<BackendConnected>(30);
         Assert.Equal([10, 10, 10], balancer.Snapshot.Backends.Select(backend => backend.ActiveConnections));
+
+        // A connect completes in the kernel before the test server's accept loop takes it.
+        await Loopback.WaitUntilAsync(() => a.Accepted + b.Accepted + c.Accepted == 30, "the backends have accepted 30");
         Assert.Equal([10, 10, 10], new[] { a.Accepted, b.Accepted, c.Accepted });
 
         // Close five of a's clients: a drops to 5, so the next five connections all go to a.
@@ -104,6 +107,7 @@ public class TcpLoadBalancerTests
 
         await events.WaitForAsync<BackendConnected>(35);
         Assert.Equal([10, 10, 10], balancer.Snapshot.Backends.Select(backend => backend.ActiveConnections));
+        await Loopback.WaitUntilAsync(() => a.Accepted + b.Accepted + c.Accepted == 35, "the backends have accepted 35");
         Assert.Equal([15, 10, 10], new[] { a.Accepted, b.Accepted, c.Accepted });
         Assert.All(events.OfType<ConnectionAssigned>().Skip(30), assigned => Assert.Equal(a.Address, assigned.Backend));
 

@@ -93,6 +93,25 @@ public static class Loopback
         return (holder, (IPEndPoint)holder.LocalEndPoint!);
     }
 
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, checking every few milliseconds, and fails after
+    /// <see cref="Timeout"/>. For state another process or thread reaches on its own time (a test server
+    /// counting what its accept loop has taken), never for timing logic.
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+
     /// <summary>Deterministic pseudo-random bytes.</summary>
     public static byte[] RandomBytes(int count, int seed)
     {
