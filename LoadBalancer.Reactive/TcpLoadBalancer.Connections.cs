@@ -154,7 +154,6 @@ public sealed partial class TcpLoadBalancer
             return;
         }
 
-        _feed.OnNext(new ConnectSucceeded(connection.Id));
         Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
         try
         {

@@ -10,21 +10,19 @@ namespace LoadBalancer.Reactive.Tests.Infrastructure;
 /// </summary>
 public sealed class LoopbackServer : IAsyncDisposable
 {
-    private readonly Socket _listener;
     private readonly Func<Socket, Task> _handler;
     private readonly ConcurrentDictionary<Socket, Task> _open = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
+    private Socket _listener;
+    private Task _accepting;
     private int _accepted;
 
     public LoopbackServer(Func<Socket, Task> handler)
     {
         _handler = handler;
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(1024);
+        _listener = Listen(new IPEndPoint(IPAddress.Loopback, 0));
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
-        _accepting = AcceptAsync();
+        _accepting = AcceptAsync(_listener);
     }
 
     public IPEndPoint EndPoint { get; }
@@ -65,6 +63,20 @@ public sealed class LoopbackServer : IAsyncDisposable
         }
     });
 
+    /// <summary>Closes the listening socket, as a crashed process would: new connects are refused. Open connections carry on.</summary>
+    public async Task StopListeningAsync()
+    {
+        _listener.Dispose();
+        await _accepting.WaitAsync(Loopback.Timeout);
+    }
+
+    /// <summary>Listens again on the same port, as a restarted process would.</summary>
+    public void ResumeListening()
+    {
+        _listener = Listen(EndPoint);
+        _accepting = AcceptAsync(_listener);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -78,14 +90,23 @@ public sealed class LoopbackServer : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task AcceptAsync()
+    private static Socket Listen(IPEndPoint endPoint)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(endPoint);
+        listener.Listen(1024);
+        return listener;
+    }
+
+    private async Task AcceptAsync(Socket listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             Socket socket;
             try
             {
-                socket = await _listener.AcceptAsync(_stop.Token);
+                socket = await listener.AcceptAsync(_stop.Token);
             }
             catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException or SocketException)
             {

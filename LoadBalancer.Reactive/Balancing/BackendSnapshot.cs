@@ -19,7 +19,10 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>How many times the backend has been ejected; each ejection lasts longer than the last.</summary>
     public int Ejections { get; init; }
 
-    /// <summary>Connections to the backend that failed in a row (refused, timed out, or reset before a byte).</summary>
+    /// <summary>
+    /// Connections to the backend that failed in a row: refused, timed out, or reset before the backend sent
+    /// a byte. A connection that ends cleanly starts the count again.
+    /// </summary>
     public int ConsecutiveFailures { get; init; }
 
     /// <summary>Connections to the backend that ever failed that way.</summary>

@@ -14,10 +14,6 @@ public abstract record BalancerEvent;
 /// <param name="Client">The client's address, for strategies that hash it; null when unknown.</param>
 public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = null) : BalancerEvent;
 
-/// <summary>The backend an assigned connection was sent to accepted it; its run of failures ends.</summary>
-/// <param name="ConnectionId">The connection.</param>
-public sealed record ConnectSucceeded(long ConnectionId) : BalancerEvent;
-
 /// <summary>
 /// The backend an assigned connection was sent to did not accept it (refused, timed out). Its active
 /// count goes down, the failure counts towards ejecting it, and the connection is retried on another
@@ -26,9 +22,15 @@ public sealed record ConnectSucceeded(long ConnectionId) : BalancerEvent;
 /// <param name="ConnectionId">The connection.</param>
 public sealed record ConnectFailed(long ConnectionId) : BalancerEvent;
 
-/// <summary>An assigned connection ended; its backend's active count goes down.</summary>
+/// <summary>
+/// An assigned connection ended; its backend's active count goes down. A clean end breaks the backend's
+/// run of failures; a reset before the backend sent a byte adds to it.
+/// </summary>
 /// <param name="ConnectionId">The id of an earlier <see cref="ConnectionArrived"/>; an unknown id is ignored.</param>
-/// <param name="BackendFailed">The backend reset the connection before sending a byte, which counts as a failure.</param>
+/// <param name="BackendFailed">
+/// The backend reset the connection before sending a byte: it accepts connections but cannot serve
+/// them, which counts as a failure as much as a refused connect does.
+/// </param>
 public sealed record ConnectionReleased(long ConnectionId, bool BackendFailed = false) : BalancerEvent;
 
 /// <summary>An active health probe of a backend finished.</summary>

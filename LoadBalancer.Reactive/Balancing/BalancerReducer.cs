@@ -12,7 +12,6 @@ internal static class BalancerReducer
     public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy) => @event switch
     {
         ConnectionArrived arrived => Arrive(state, arrived, policy),
-        ConnectSucceeded succeeded => Succeed(state, succeeded),
         ConnectFailed failed => FailAttempt(state, failed, policy),
         ConnectionReleased released => Release(state, released, policy),
         HealthProbed probed => Probe(state, probed),
@@ -39,18 +38,6 @@ internal static class BalancerReducer
         return index < 0
             ? new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable))
             : Assign(decided, arrived.ConnectionId, index, new LiveConnection(index, 1, arrived.Client, []));
-    }
-
-    private static Step Succeed(BalancerState state, ConnectSucceeded succeeded)
-    {
-        if (!state.Connections.TryGetValue(succeeded.ConnectionId, out var live)
-            || state.Backends[live.Backend].ConsecutiveFailures == 0)
-        {
-            return new Step(state, null);
-        }
-
-        var backend = state.Backends[live.Backend];
-        return new Step(state.WithBackend(live.Backend, backend with { ConsecutiveFailures = 0 }), null);
     }
 
     private static Step FailAttempt(BalancerState state, ConnectFailed failed, FoldPolicy policy)
@@ -97,10 +84,15 @@ internal static class BalancerReducer
             Connections = state.Connections.Remove(released.ConnectionId),
         };
 
+        // A clean end proves the backend serves; a reset before its first byte proves it does not.
         var changes = ImmutableArray<BackendChange>.Empty;
         if (released.BackendFailed)
         {
             (next, changes) = CountFailure(next, index, policy);
+        }
+        else if (next.Backends[index].ConsecutiveFailures > 0)
+        {
+            next = next.WithBackend(index, next.Backends[index] with { ConsecutiveFailures = 0 });
         }
 
         return new Step(next, new Release(released.ConnectionId, index, next.Backends[index]), changes);

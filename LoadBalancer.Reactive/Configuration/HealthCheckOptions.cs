@@ -39,7 +39,8 @@ public sealed record OutlierDetectionOptions
 
     /// <summary>
     /// Failures in a row that eject a backend: connects refused or timed out, and connections the
-    /// backend reset before sending a byte. Default: 5.
+    /// backend reset before sending a byte (a listener that accepts but cannot serve). A connection that
+    /// ends cleanly breaks the run. Default: 5.
     /// </summary>
     public int ConsecutiveFailures { get; init; } = 5;
 

@@ -1,0 +1,146 @@
+using System.Net.Sockets;
+using System.Diagnostics;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Tests.Infrastructure;
+
+namespace LoadBalancer.Reactive.Tests.Health;
+
+/// <summary>Backends dying and coming back under real traffic on loopback.</summary>
+public class HealthLoopbackTests
+{
+    private static readonly HealthCheckOptions s_fastChecks = new()
+    {
+        Interval = TimeSpan.FromMilliseconds(300),
+        Timeout = TimeSpan.FromMilliseconds(250),
+        Rise = 2,
+        Fall = 3,
+    };
+
+    // Scheduling on a loaded 2-core machine: how late a probe timer may fire.
+    private static readonly TimeSpan s_jitter = TimeSpan.FromMilliseconds(500);
+
+    [Fact]
+    public async Task BackendDiesMidRun_NoClientNotices_ItIsMarkedDownAndRejoinsWithinTheirIntervals()
+    {
+        await using var a = LoopbackServer.Named();
+        await using var b = LoopbackServer.Named();
+        await using var c = LoopbackServer.Named();
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends = [new BackendOptions(a.Address), new BackendOptions(b.Address), new BackendOptions(c.Address)],
+            Strategy = LoadBalancingStrategies.RoundRobin,
+            HealthCheck = s_fastChecks,
+        });
+        using var events = new EventRecorder(balancer.Events);
+        var answers = 0;
+        var failures = new List<string>();
+        var clock = Stopwatch.StartNew();
+
+        // Four clients, each opening one new connection after another for ten seconds.
+        var load = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                try
+                {
+                    var answer = await Loopback.AskAsync(balancer.ListenEndPoints[0]);
+                    if (answer is "")
+                    {
+                        lock (failures)
+                        {
+                            failures.Add("empty answer");
+                        }
+                    }
+
+                    Interlocked.Increment(ref answers);
+                }
+                catch (Exception exception) when (exception is SocketException or TimeoutException)
+                {
+                    lock (failures)
+                    {
+                        failures.Add(exception.Message);
+                    }
+                }
+            }
+        })).ToList();
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var killed = DateTimeOffset.UtcNow;
+        await b.StopListeningAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var restarted = DateTimeOffset.UtcNow;
+        b.ResumeListening();
+        await Task.WhenAll(load).WaitAsync(TimeSpan.FromSeconds(40));
+
+        Assert.Empty(failures);
+        Assert.True(answers >= 2_000, $"only {answers} connections in 10 s");
+
+        var down = Assert.Single(await events.WaitForAsync<BackendHealthChanged>(1, e => e.Backend == b.Address && !e.Healthy));
+        var up = Assert.Single(await events.WaitForAsync<BackendHealthChanged>(1, e => e.Backend == b.Address && e.Healthy));
+        Assert.InRange(down.Timestamp - killed, TimeSpan.Zero, (s_fastChecks.Interval * s_fastChecks.Fall) + s_jitter);
+        Assert.InRange(up.Timestamp - restarted, TimeSpan.Zero, (s_fastChecks.Interval * s_fastChecks.Rise) + s_jitter);
+
+        var toB = events.OfType<ConnectionAssigned>().Where(e => e.Backend == b.Address).ToList();
+        Assert.DoesNotContain(toB, e => e.Timestamp > down.Timestamp && e.Timestamp < up.Timestamp);
+        Assert.Contains(toB, e => e.Timestamp > up.Timestamp);
+
+        // Between the kill and the verdict, connections that round robin sent to b were refused and
+        // retried on a or c, invisibly to their clients.
+        Assert.Contains(events.OfType<ConnectAttemptFailed>(), e => e.Backend == b.Address);
+        Assert.Empty(events.OfType<ConnectionFailed>());
+    }
+
+    [Fact]
+    public async Task FirstBackendDeadFromTheStart_NineOfNineConnectionsAreAnsweredByTheOthers()
+    {
+        var (holder, dead) = Loopback.RefusingEndPoint();
+        using var _ = holder;
+        await using var b = LoopbackServer.Named();
+        await using var c = LoopbackServer.Named();
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends = [new BackendOptions(dead.ToString()), new BackendOptions(b.Address), new BackendOptions(c.Address)],
+            Strategy = LoadBalancingStrategies.RoundRobin,
+        });
+        using var events = new EventRecorder(balancer.Events);
+
+        var answers = new List<string>();
+        for (var i = 0; i < 9; i++)
+        {
+            answers.Add(await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+        }
+
+        // Round robin tries the dead backend first for some connections; each is refused and retried.
+        Assert.All(answers, answer => Assert.Contains(answer, new[] { b.Address, c.Address }));
+        Assert.Contains(events.OfType<ConnectAttemptFailed>(), e => e.Backend == dead.ToString());
+        Assert.Empty(events.OfType<ConnectionFailed>());
+    }
+
+    [Fact]
+    public async Task DeadBackendWithoutHealthChecks_IsEjectedAfterFiveFailures_AndLeftAlone()
+    {
+        var (holder, dead) = Loopback.RefusingEndPoint();
+        using var _ = holder;
+        await using var b = LoopbackServer.Named();
+        await using var c = LoopbackServer.Named();
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends = [new BackendOptions(dead.ToString()), new BackendOptions(b.Address), new BackendOptions(c.Address)],
+            Strategy = LoadBalancingStrategies.RoundRobin,
+            HealthCheck = Balancers.NoHealthChecks,
+        });
+        using var events = new EventRecorder(balancer.Events);
+
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.NotEqual(dead.ToString(), await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+        }
+
+        var ejected = Assert.Single(await events.WaitForAsync<BackendEjected>());
+        Assert.Equal((dead.ToString(), TimeSpan.FromSeconds(30), 1), (ejected.Backend, ejected.Duration, ejected.Ejections));
+        Assert.Equal(5, events.OfType<ConnectAttemptFailed>().Count());
+        Assert.True(balancer.Snapshot.Backends[0].Ejected);
+    }
+}
