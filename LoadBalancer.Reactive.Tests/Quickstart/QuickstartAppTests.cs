@@ -64,6 +64,30 @@ public class QuickstartAppTests
     }
 
     [Fact]
+    public async Task RunAsync_ZeroFall_IsAValidationErrorNamingTheField()
+    {
+        var error = new StringWriter();
+
+        var exit = await QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9", "--fall", "0"], TextWriter.Null, error, CancellationToken.None)
+            .WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(QuickstartApp.ExitUsage, exit);
+        Assert.Contains("HealthCheck.Fall must be at least 1, but is 0.", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EventPrinter_HealthChanges_AreOneLineEach()
+    {
+        Assert.EndsWith("backend 10.0.0.1:80 is DOWN (health checks fail)", EventPrinter.Format(new Reactive.Events.BackendHealthChanged("10.0.0.1:80", false)), StringComparison.Ordinal);
+        Assert.EndsWith("backend 10.0.0.1:80 is UP (health checks pass)", EventPrinter.Format(new Reactive.Events.BackendHealthChanged("10.0.0.1:80", true)), StringComparison.Ordinal);
+        Assert.EndsWith(
+            "backend 10.0.0.1:80 EJECTED for 30s after failures in a row (ejection #1)",
+            EventPrinter.Format(new Reactive.Events.BackendEjected("10.0.0.1:80", TimeSpan.FromSeconds(30), 1)), StringComparison.Ordinal);
+        Assert.EndsWith("backend 10.0.0.1:80 is back (its ejection ended)", EventPrinter.Format(new Reactive.Events.BackendReturned("10.0.0.1:80", false)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_ListenPortInUse_ExitsWithAClearError()
     {
         using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

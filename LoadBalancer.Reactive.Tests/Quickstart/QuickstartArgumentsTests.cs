@@ -35,6 +35,34 @@ public class QuickstartArgumentsTests
     }
 
     [Fact]
+    public void Parse_HealthAndTimeoutFlags_TuneTheOptions()
+    {
+        var (settings, errors) = QuickstartArguments.Parse(
+        [
+            "--backend", "10.0.0.5:80", "--connect-timeout", "750ms", "--idle-timeout", "0", "--connect-attempts", "5",
+            "--health-interval", "500ms", "--health-timeout", "200ms", "--rise", "4", "--fall", "6", "--panic-mode",
+        ]);
+
+        Assert.Empty(errors);
+        var options = settings!.Tuning(new LoadBalancer.Reactive.Configuration.LoadBalancerOptions());
+        Assert.Equal(TimeSpan.FromMilliseconds(750), options.ConnectTimeout);
+        Assert.Equal(TimeSpan.Zero, options.IdleTimeout);
+        Assert.Equal(5, options.MaxConnectAttempts);
+        Assert.Equal(
+            (TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(200), 4, 6, true),
+            (options.HealthCheck.Interval, options.HealthCheck.Timeout, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Enabled));
+        Assert.True(options.PanicMode);
+    }
+
+    [Fact]
+    public void Parse_NoHealthChecks_TurnsThemOff()
+    {
+        var (settings, _) = QuickstartArguments.Parse(["--no-health-checks"]);
+
+        Assert.False(settings!.Tuning(new LoadBalancer.Reactive.Configuration.LoadBalancerOptions()).HealthCheck.Enabled);
+    }
+
+    [Fact]
     public void Parse_Help_AsksForUsage()
     {
         var (settings, _) = QuickstartArguments.Parse(["--help"]);
@@ -50,6 +78,9 @@ public class QuickstartArgumentsTests
     [InlineData(new[] { "--backend", "10.0.0.1:80@heavy" }, "--backend '10.0.0.1:80@heavy' has weight 'heavy', which is not a whole number.")]
     [InlineData(new[] { "--strategy", "fastest" }, "--strategy 'fastest' is unknown; valid strategies are: least-connections, weighted-least-connections, round-robin, weighted-round-robin, random, power-of-two-choices, source-ip-hash, maglev.")]
     [InlineData(new[] { "--seed", "x" }, "--seed 'x' is not a whole number.")]
+    [InlineData(new[] { "--health-interval", "2" }, "--health-interval '2' has no unit; write it like 500ms, 2s, 1m or 1h.")]
+    [InlineData(new[] { "--idle-timeout", "soon" }, "--idle-timeout 'soon' has no unit; write it like 500ms, 2s, 1m or 1h.")]
+    [InlineData(new[] { "--rise", "-1" }, "--rise '-1' is not a whole number.")]
     [InlineData(new[] { "--strategy", "least-connections", "--strategy", "least-connections" }, "--strategy is given more than once.")]
     public void Parse_BadArguments_SayWhatIsWrong(string[] args, string expected)
     {

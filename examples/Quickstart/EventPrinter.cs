@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 
 namespace Quickstart;
@@ -14,12 +15,19 @@ internal static class EventPrinter
             BalancerStarted e => $"listening on {string.Join(", ", e.ListenEndPoints)}",
             BalancerStopped e => $"stopped: {e.Finished} connection(s) finished, {e.Aborted} cut at the deadline",
             ConnectionAccepted e => $"#{e.ConnectionId} accepted from {e.Client}",
-            ConnectionAssigned e => $"#{e.ConnectionId} assigned to {e.Backend} ({e.ActiveConnections} active)",
+            ConnectionAssigned { Attempt: 1 } e => $"#{e.ConnectionId} assigned to {e.Backend} ({e.ActiveConnections} active)",
+            ConnectionAssigned e => $"#{e.ConnectionId} retried on {e.Backend}, attempt {e.Attempt} ({e.ActiveConnections} active)",
+            ConnectAttemptFailed e => $"#{e.ConnectionId} could not connect to {e.Backend}: {e.Error} (attempt {e.Attempt})",
             BackendConnected e => $"#{e.ConnectionId} connected to {e.Backend} in {Milliseconds(e.ConnectTime)}",
             ConnectionCompleted e =>
                 $"#{e.ConnectionId} completed on {e.Backend}: {Reason(e.Reason)}, {e.BytesFromClient} B up, "
                 + $"{e.BytesFromBackend} B down, {Milliseconds(e.Duration)} ({e.ActiveConnections} active)",
-            ConnectionFailed e => $"#{e.ConnectionId} FAILED on {e.Backend}: {e.Message} ({e.ActiveConnections} active)",
+            ConnectionFailed e => $"#{e.ConnectionId} FAILED after {e.Attempts} attempt(s), last on {e.Backend}: {e.Message}",
+            BackendHealthChanged { Healthy: true } e => $"backend {e.Backend} is UP (health checks pass)",
+            BackendHealthChanged e => $"backend {e.Backend} is DOWN (health checks fail)",
+            BackendEjected e => $"backend {e.Backend} EJECTED for {Durations.Format(e.Duration)} after failures in a row (ejection #{e.Ejections})",
+            BackendReturned { ByProbe: true } e => $"backend {e.Backend} is back (a health check passed)",
+            BackendReturned e => $"backend {e.Backend} is back (its ejection ended)",
             ConnectionRejected e => $"#{e.ConnectionId} REJECTED from {e.Client}: {e.Reason}",
             AcceptFailed e => $"accept failed on {e.Listener}: {e.Message}",
             SubscriberFaulted e => $"an event subscriber threw: {e.Exception.Message}",
@@ -39,6 +47,7 @@ internal static class EventPrinter
         CompletionReason.ClientReset => "client reset",
         CompletionReason.BackendReset => "backend reset",
         CompletionReason.Aborted => "cut by the balancer",
+        CompletionReason.IdleTimeout => "idle timeout",
         _ => reason.ToString(),
     };
 }

@@ -61,13 +61,13 @@ internal static class QuickstartApp
                 output.WriteLine($"Started {demos.Count} demo backends: {string.Join(", ", demos.Select(demo => demo.EndPoint))}");
             }
 
-            var options = new LoadBalancerOptions
+            var options = settings.Tuning(new LoadBalancerOptions
             {
                 Listen = settings.Listen,
                 Backends = backends,
                 Strategy = settings.Strategy,
                 RandomSeed = settings.Seed,
-            };
+            });
             await using var balancer = new TcpLoadBalancer(options);
             var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var printing = balancer.Events.Subscribe(

@@ -14,6 +14,9 @@ internal sealed record QuickstartSettings(
     IReadOnlyList<string> Listen, IReadOnlyList<BackendOptions> Backends, string Strategy, bool ShowHelp, int? Seed = null)
 {
     public bool Demo => Backends.Count == 0;
+
+    /// <summary>Everything else the flags set, applied to the balancer's options.</summary>
+    public Func<LoadBalancerOptions, LoadBalancerOptions> Tuning { get; init; } = options => options;
 }
 
 /// <summary>Parses the Quickstart's command line, reporting every mistake at once.</summary>
@@ -34,6 +37,17 @@ internal static class QuickstartArguments
                                       weighted-round-robin, random, power-of-two-choices,
                                       source-ip-hash, maglev
           --seed N                    seed the random strategies, to reproduce a run
+          --connect-timeout D         how long a backend may take to accept (default 5s)
+          --connect-attempts N        backends tried per connection before giving up (default 3)
+          --idle-timeout D            close a connection idle this long; 0 for never (default 1h)
+          --health-interval D         time between health probes (default 2s)
+          --health-timeout D          how long one probe may take (default 1s)
+          --rise N                    good probes in a row to mark a backend up (default 2)
+          --fall N                    failed probes in a row to mark it down (default 3)
+          --no-health-checks          do not probe backends
+          --panic-mode                when no backend is available, use them all rather than reject
+
+        Durations are written like 500ms, 2s, 1m or 1h.
           -h, --help                  show this help
 
         Example:
@@ -49,6 +63,7 @@ internal static class QuickstartArguments
         string? strategy = null;
         int? seed = null;
         var help = false;
+        var tuning = new List<Func<LoadBalancerOptions, LoadBalancerOptions>>();
 
         for (var i = 0; i < args.Count; i++)
         {
@@ -98,6 +113,33 @@ internal static class QuickstartArguments
                     }
 
                     break;
+                case "--connect-timeout":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { ConnectTimeout = d });
+                    break;
+                case "--idle-timeout":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { IdleTimeout = d });
+                    break;
+                case "--health-interval":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { HealthCheck = o.HealthCheck with { Interval = d } });
+                    break;
+                case "--health-timeout":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { HealthCheck = o.HealthCheck with { Timeout = d } });
+                    break;
+                case "--connect-attempts":
+                    Count(args, ref i, arg, errors, tuning, (o, n) => o with { MaxConnectAttempts = n });
+                    break;
+                case "--rise":
+                    Count(args, ref i, arg, errors, tuning, (o, n) => o with { HealthCheck = o.HealthCheck with { Rise = n } });
+                    break;
+                case "--fall":
+                    Count(args, ref i, arg, errors, tuning, (o, n) => o with { HealthCheck = o.HealthCheck with { Fall = n } });
+                    break;
+                case "--no-health-checks":
+                    tuning.Add(o => o with { HealthCheck = o.HealthCheck with { Enabled = false } });
+                    break;
+                case "--panic-mode":
+                    tuning.Add(o => o with { PanicMode = true });
+                    break;
                 default:
                     errors.Add(arg.StartsWith('-') ? $"Unknown option '{arg}'." : $"Unexpected argument '{arg}'.");
                     break;
@@ -115,7 +157,10 @@ internal static class QuickstartArguments
             return (null, errors);
         }
 
-        return (new QuickstartSettings(listen.Count > 0 ? listen : [DefaultListen], backends, strategy, help, seed), errors);
+        return (new QuickstartSettings(listen.Count > 0 ? listen : [DefaultListen], backends, strategy, help, seed)
+        {
+            Tuning = options => tuning.Aggregate(options, (current, apply) => apply(current)),
+        }, errors);
     }
 
     private static string? TakeValue(IReadOnlyList<string> args, ref int i, string option, List<string> errors)
@@ -127,6 +172,44 @@ internal static class QuickstartArguments
         }
 
         return args[++i];
+    }
+
+    private static void Duration(
+        IReadOnlyList<string> args, ref int i, string option, List<string> errors,
+        List<Func<LoadBalancerOptions, LoadBalancerOptions>> tuning, Func<LoadBalancerOptions, TimeSpan, LoadBalancerOptions> apply)
+    {
+        if (TakeValue(args, ref i, option, errors) is not { } text)
+        {
+            return;
+        }
+
+        if (Durations.TryParse(text, out var duration, out var error))
+        {
+            tuning.Add(options => apply(options, duration));
+        }
+        else
+        {
+            errors.Add($"{option} {error}.");
+        }
+    }
+
+    private static void Count(
+        IReadOnlyList<string> args, ref int i, string option, List<string> errors,
+        List<Func<LoadBalancerOptions, LoadBalancerOptions>> tuning, Func<LoadBalancerOptions, int, LoadBalancerOptions> apply)
+    {
+        if (TakeValue(args, ref i, option, errors) is not { } text)
+        {
+            return;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+        {
+            tuning.Add(options => apply(options, count));
+        }
+        else
+        {
+            errors.Add($"{option} '{text}' is not a whole number.");
+        }
     }
 
     private static BackendOptions? ParseBackend(string text, List<string> errors)
