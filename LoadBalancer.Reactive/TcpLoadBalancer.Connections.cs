@@ -91,7 +91,7 @@ public sealed partial class TcpLoadBalancer
 
             case Rejection rejection when _connections.TryRemove(rejection.ConnectionId, out var connection):
                 Publish(new ConnectionRejected(connection.Id, connection.ClientEndPoint, rejection.Reason));
-                connection.Client.Dispose();
+                connection.CloseClient();
                 Finish(CompletionReason.Aborted, counted: false);
                 break;
 
@@ -99,7 +99,7 @@ public sealed partial class TcpLoadBalancer
                 var last = connection.Failure ?? new RelayFailure(SocketError.SocketError, "No backend could be tried.");
                 Publish(new ConnectionFailed(
                     connection.Id, failure.Backend.Address, last.Error, last.Message, failure.Backend.ActiveConnections, failure.Attempts));
-                connection.Client.Dispose();
+                connection.CloseClient();
                 Finish(CompletionReason.Aborted, counted: false);
                 break;
 
@@ -111,6 +111,12 @@ public sealed partial class TcpLoadBalancer
 
         foreach (var change in step.Changes)
         {
+            if (change is MembershipChange membership)
+            {
+                OnMembershipChange(membership);
+                continue;
+            }
+
             Publish(change switch
             {
                 HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy),
@@ -158,6 +164,17 @@ public sealed partial class TcpLoadBalancer
         try
         {
             var result = await connection.Relay(backendSocket, _scheduler, _options.IdleTimeout).ConfigureAwait(false);
+            if (result.Retriable)
+            {
+                // Accepted by the kernel but reset before a byte either way (its listener closed with
+                // us in the queue): nothing happened, so the fold may try another backend.
+                connection.Failure = new RelayFailure(
+                    SocketError.ConnectionReset, $"Backend {backend.Address} reset the connection before any byte was exchanged");
+                Publish(new ConnectAttemptFailed(connection.Id, backend.Address, SocketError.ConnectionReset, connection.Failure.Message, assignment.Attempt));
+                _feed.OnNext(new ConnectFailed(connection.Id));
+                return;
+            }
+
             connection.Result = result;
             connection.Failure = null;
 
@@ -177,7 +194,7 @@ public sealed partial class TcpLoadBalancer
     private void EndUnrelayed(ClientConnection connection, RelayFailure failure)
     {
         connection.Failure = failure;
-        connection.Client.Dispose();
+        connection.CloseClient();
         _feed.OnNext(new ConnectionReleased(connection.Id));
     }
 

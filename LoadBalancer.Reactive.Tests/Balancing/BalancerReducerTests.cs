@@ -18,7 +18,7 @@ public class BalancerReducerTests
         Assert.Equal(1, assignment.Backend.ActiveConnections);
         Assert.Equal([1, 0, 0], Active(step.State));
         Assert.Equal(1, step.State.Backends[0].TotalConnections);
-        Assert.Equal(0, step.State.Connections[1].Backend);
+        Assert.Equal("10.0.0.1:80", step.State.Connections[1].Backend);
     }
 
     [Fact]

@@ -152,6 +152,60 @@ public class DuplexRelayTests
     }
 
     [Fact]
+    public async Task Relay_BackendResetsBeforeAnyByte_IsRetriedOnAnother_AndTheClientNeverNotices()
+    {
+        // A backend whose listener accepts and resets at once: like one that closed with our connection
+        // still in its accept queue. Nothing was said either way, so another backend can take over.
+        await using var resetting = new LoopbackServer(socket =>
+        {
+            Loopback.Reset(socket);
+            return Task.CompletedTask;
+        });
+        await using var named = LoopbackServer.Named();
+        await using var balancer = await Balancers.StartAsync(new Reactive.Configuration.LoadBalancerOptions
+        {
+            Backends = [new(resetting.Address), new(named.Address)],
+            Strategy = Reactive.Balancing.LoadBalancingStrategies.RoundRobin,
+            HealthCheck = Balancers.NoHealthChecks,
+        });
+        using var events = new EventRecorder(balancer.Events);
+
+        Assert.Equal(named.Address, await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+
+        var attempt = Assert.Single(await events.WaitForAsync<ConnectAttemptFailed>());
+        Assert.Equal((resetting.Address, SocketError.ConnectionReset), (attempt.Backend, attempt.Error));
+        Assert.Equal(CompletionReason.ClientClosed, Assert.Single(await events.WaitForAsync<ConnectionCompleted>()).Reason);
+        Assert.Equal(1, balancer.Snapshot.Backends[0].FailedConnections);
+    }
+
+    [Fact]
+    public async Task Relay_ClientSpeaksAfterAnEarlyBackendReset_ItsBytesReachTheNextBackend()
+    {
+        await using var resetting = new LoopbackServer(socket =>
+        {
+            Loopback.Reset(socket);
+            return Task.CompletedTask;
+        });
+        await using var echo = LoopbackServer.Echo();
+        await using var balancer = await Balancers.StartAsync(new Reactive.Configuration.LoadBalancerOptions
+        {
+            Backends = [new(resetting.Address), new(echo.Address)],
+            Strategy = Reactive.Balancing.LoadBalancingStrategies.RoundRobin,
+            HealthCheck = Balancers.NoHealthChecks,
+        });
+        using var events = new EventRecorder(balancer.Events);
+        using var client = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
+        await events.WaitForAsync<ConnectAttemptFailed>();
+        await events.WaitForAsync<BackendConnected>(2);
+
+        var request = Loopback.RandomBytes(256 * 1024, seed: 8);
+        await Loopback.SendAllAsync(client, request);
+        client.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal(SHA256.HashData(request), SHA256.HashData(await Loopback.ReadToEndAsync(client)));
+    }
+
+    [Fact]
     public async Task Relay_BackendResetsAfterClientHalfClosed_ClientIsStillReset()
     {
         // A normal close on one side must not hide a later reset on the other.

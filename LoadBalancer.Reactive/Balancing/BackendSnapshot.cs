@@ -28,8 +28,14 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>Connections to the backend that ever failed that way.</summary>
     public long FailedConnections { get; init; }
 
-    /// <summary>Whether the backend may be given new connections: weighted, healthy and not ejected.</summary>
-    public bool Available => Weight > 0 && Healthy && !Ejected && !Excluded;
+    /// <summary>Whether the backend is being drained: it takes no new connections while its open ones finish.</summary>
+    public bool Draining { get; init; }
+
+    /// <summary>Whether the backend leaves the balancer once drained (it was removed while connections were open).</summary>
+    public bool Removing { get; init; }
+
+    /// <summary>Whether the backend may be given new connections: weighted, healthy, not ejected and not draining.</summary>
+    public bool Available => Weight > 0 && Healthy && !Ejected && !Draining && !Excluded;
 
     /// <summary>Probes in a row that disagree with <see cref="Healthy"/>, counting towards rise or fall.</summary>
     internal int ProbeStreak { get; init; }

@@ -42,3 +42,21 @@ public sealed record HealthProbed(string Backend, bool Healthy) : BalancerEvent;
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="Ejection">Which ejection (<see cref="BackendSnapshot.Ejections"/> when it began); a stale one is ignored.</param>
 public sealed record EjectionExpired(string Backend, int Ejection) : BalancerEvent;
+
+/// <summary>An operator (or a discovery source) adds a backend; adding one that is draining resumes it with these options.</summary>
+/// <param name="Backend">The backend, validated as configured backends are.</param>
+public sealed record AddBackend(Configuration.BackendOptions Backend) : BalancerEvent;
+
+/// <summary>An operator removes a backend: it is drained first, and leaves once its last connection ends.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="CloseAfter">When set, connections still open this long after the removal are closed (the runner times it).</param>
+public sealed record RemoveBackend(string Backend, TimeSpan? CloseAfter = null) : BalancerEvent;
+
+/// <summary>An operator drains a backend: it takes no new connections, and its open ones finish.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+public sealed record DrainBackend(string Backend) : BalancerEvent;
+
+/// <summary>An operator changes a backend's weight; new connections follow it at once.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Weight">The new weight, 0 to 10,000.</param>
+public sealed record ReweightBackend(string Backend, int Weight) : BalancerEvent;

@@ -16,6 +16,10 @@ internal static class BalancerReducer
         ConnectionReleased released => Release(state, released, policy),
         HealthProbed probed => Probe(state, probed),
         EjectionExpired expired => Expire(state, expired),
+        AddBackend add => Membership.Add(state, add, policy),
+        RemoveBackend remove => Membership.Remove(state, remove),
+        DrainBackend drain => Membership.Drain(state, drain),
+        ReweightBackend reweight => Membership.Reweight(state, reweight),
         _ => new Step(state, null),
     };
 
@@ -37,7 +41,7 @@ internal static class BalancerReducer
 
         return index < 0
             ? new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable))
-            : Assign(decided, arrived.ConnectionId, index, new LiveConnection(index, 1, arrived.Client, []));
+            : Assign(decided, arrived.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, arrived.Client, []));
     }
 
     private static Step FailAttempt(BalancerState state, ConnectFailed failed, FoldPolicy policy)
@@ -47,25 +51,30 @@ internal static class BalancerReducer
             return new Step(state, null);
         }
 
-        var index = live.Backend;
+        var index = state.IndexOf(live.Backend);
         var backend = state.Backends[index];
         var (next, changes) = CountFailure(
             state.WithBackend(index, backend with { ActiveConnections = backend.ActiveConnections - 1 }), index, policy);
+        next = next with { Connections = next.Connections.Remove(failed.ConnectionId) };
+        var failedOn = next.Backends[index];
 
-        var tried = live.Tried.Add(index);
+        var tried = live.Tried.Add(live.Backend);
         if (live.Attempt < policy.MaxConnectAttempts)
         {
-            var retryView = next.Backends.Select((b, i) => tried.Contains(i) ? b with { Excluded = true } : b).ToImmutableArray();
+            var retryView = next.Backends.Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) ? b with { Excluded = true } : b)
+                .ToImmutableArray();
             var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
             if (retry >= 0)
             {
-                var assigned = Assign(next, failed.ConnectionId, retry, new LiveConnection(retry, live.Attempt + 1, live.Client, tried));
-                return assigned with { Changes = changes };
+                var retried = new LiveConnection(next.Backends[retry].Address, live.Attempt + 1, live.Client, tried);
+                var assigned = Assign(next, failed.ConnectionId, retry, retried);
+                var (settled, drained) = Membership.SettleDrain(assigned.State, failedOn.Address);
+                return assigned with { State = settled, Changes = changes.AddRange(drained) };
             }
         }
 
-        next = next with { Connections = next.Connections.Remove(failed.ConnectionId) };
-        return new Step(next, new Failure(failed.ConnectionId, index, next.Backends[index], live.Attempt), changes);
+        var (left, lastChanges) = Membership.SettleDrain(next, failedOn.Address);
+        return new Step(left, new Failure(failed.ConnectionId, index, failedOn, live.Attempt), changes.AddRange(lastChanges));
     }
 
     private static Step Release(BalancerState state, ConnectionReleased released, FoldPolicy policy)
@@ -77,7 +86,7 @@ internal static class BalancerReducer
             return new Step(state, null);
         }
 
-        var index = live.Backend;
+        var index = state.IndexOf(live.Backend);
         var backend = state.Backends[index];
         var next = state.WithBackend(index, backend with { ActiveConnections = backend.ActiveConnections - 1 }) with
         {
@@ -95,7 +104,9 @@ internal static class BalancerReducer
             next = next.WithBackend(index, next.Backends[index] with { ConsecutiveFailures = 0 });
         }
 
-        return new Step(next, new Release(released.ConnectionId, index, next.Backends[index]), changes);
+        var releasedFrom = next.Backends[index];
+        var (settled, drained) = Membership.SettleDrain(next, releasedFrom.Address);
+        return new Step(settled, new Release(released.ConnectionId, index, releasedFrom), changes.AddRange(drained));
     }
 
     private static Step Probe(BalancerState state, HealthProbed probed)

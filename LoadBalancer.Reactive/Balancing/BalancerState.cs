@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using LoadBalancer.Reactive.Configuration;
@@ -18,27 +19,18 @@ internal sealed record BalancerState(
     long Decisions,
     long MembershipVersion)
 {
+    private FrozenDictionary<string, int> _indexByAddress = Index(Backends);
+
     public static BalancerState Create(IEnumerable<BackendOptions> backends, HealthCheckOptions? healthCheck = null) => new(
-        [.. backends.Select(backend => FromOptions(backend, backend.HealthCheck ?? healthCheck ?? new HealthCheckOptions()))],
+        [.. backends.Select(backend => FromOptions(backend, healthCheck ?? new HealthCheckOptions()))],
         ImmutableDictionary<long, LiveConnection>.Empty,
         Decisions: 0,
         MembershipVersion: 0);
 
     public BalancerSnapshot ToSnapshot() => new(Backends);
 
-    /// <summary>The index of the backend with this address, or -1.</summary>
-    public int IndexOf(string address)
-    {
-        for (var index = 0; index < Backends.Length; index++)
-        {
-            if (string.Equals(Backends[index].Address, address, StringComparison.OrdinalIgnoreCase))
-            {
-                return index;
-            }
-        }
-
-        return -1;
-    }
+    /// <summary>The index of the backend with this address (case-insensitive), or -1.</summary>
+    public int IndexOf(string address) => _indexByAddress.TryGetValue(address, out var index) ? index : -1;
 
     /// <summary>Replaces one backend, bumping <see cref="MembershipVersion"/> if its weight changed.</summary>
     public BalancerState WithBackend(int index, BackendSnapshot updated) => this with
@@ -47,24 +39,38 @@ internal sealed record BalancerState(
         MembershipVersion = Backends[index].Weight == updated.Weight ? MembershipVersion : MembershipVersion + 1,
     };
 
-    private static BackendSnapshot FromOptions(BackendOptions options, HealthCheckOptions healthCheck)
+    /// <summary>A new set of members (one joined or left): the index is rebuilt and the version bumped.</summary>
+    public BalancerState WithMembers(ImmutableArray<BackendSnapshot> backends) => this with
+    {
+        Backends = backends,
+        MembershipVersion = MembershipVersion + 1,
+        _indexByAddress = Index(backends),
+    };
+
+    /// <summary>A backend made from its options, with its health check's rise and fall (its own, or the default).</summary>
+    public static BackendSnapshot FromOptions(BackendOptions options, HealthCheckOptions defaultHealthCheck)
     {
         if (!EndPointParser.TryParse(options.Address, allowPortZero: false, out var endPoint, out var error))
         {
             throw new ArgumentException($"Backend {error}.", nameof(options));
         }
 
+        var healthCheck = options.HealthCheck ?? defaultHealthCheck;
         return new BackendSnapshot(options.Address, endPoint, options.Weight, ActiveConnections: 0, TotalConnections: 0)
         {
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,
         };
     }
+
+    // Rebuilt only when members join or leave, so finding a connection's backend stays O(1).
+    private static FrozenDictionary<string, int> Index(ImmutableArray<BackendSnapshot> backends) =>
+        backends.Select((backend, index) => KeyValuePair.Create(backend.Address, index)).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>A connection the fold has assigned, until it is released or fails for good.</summary>
-/// <param name="Backend">The backend (index) it is assigned to now.</param>
+/// <param name="Backend">The address of the backend it is assigned to now (indices move when members leave).</param>
 /// <param name="Attempt">Which attempt that is: 1, then 2 on the first retry, and so on.</param>
 /// <param name="Client">The client's address, kept for the strategy on a retry.</param>
-/// <param name="Tried">Backends already tried and failed, which a retry skips.</param>
-internal sealed record LiveConnection(int Backend, int Attempt, EndPoint? Client, ImmutableArray<int> Tried);
+/// <param name="Tried">Backends (by address) already tried and failed, which a retry skips.</param>
+internal sealed record LiveConnection(string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried);

@@ -56,6 +56,33 @@ public sealed record Ejection(int BackendIndex, BackendSnapshot Backend, TimeSpa
 /// <param name="ByProbe">True when a successful health probe ended it early; false when its time ran out.</param>
 public sealed record EjectionEnd(int BackendIndex, BackendSnapshot Backend, bool ByProbe) : BackendChange(BackendIndex, Backend);
 
+/// <summary>A backend joined, changed weight, started or finished draining, or left.</summary>
+/// <param name="BackendIndex">The backend's position among the members (for <see cref="MembershipChangeKind.Left"/>, where it was).</param>
+/// <param name="Backend">The backend after the change.</param>
+/// <param name="Kind">What happened.</param>
+/// <param name="CloseAfter">For a removal that started draining: when to close the connections still open, if ever.</param>
+public sealed record MembershipChange(int BackendIndex, BackendSnapshot Backend, MembershipChangeKind Kind, TimeSpan? CloseAfter = null)
+    : BackendChange(BackendIndex, Backend);
+
+/// <summary>What a <see cref="MembershipChange"/> was.</summary>
+public enum MembershipChangeKind
+{
+    /// <summary>The backend joined (or a draining one was resumed) and takes new connections.</summary>
+    Joined,
+
+    /// <summary>The backend's weight changed.</summary>
+    Reweighted,
+
+    /// <summary>The backend stopped taking new connections; its open ones carry on.</summary>
+    DrainStarted,
+
+    /// <summary>The last open connection of a draining backend ended.</summary>
+    Drained,
+
+    /// <summary>The backend is no longer a member.</summary>
+    Left,
+}
+
 /// <summary>One turn of the fold: the state after an event, the decision about a connection, and backend changes.</summary>
 internal readonly record struct Step(BalancerState State, Decision? Decision, ImmutableArray<BackendChange> Changes = default)
 {

@@ -8,13 +8,16 @@ namespace LoadBalancer.Reactive.Balancing;
 /// <param name="MaxConnectAttempts">Backends tried per connection before giving up.</param>
 /// <param name="Outliers">When and for how long failing backends are ejected.</param>
 /// <param name="PanicMode">When nothing is available, use every weighted backend rather than reject.</param>
+/// <param name="HealthCheck">The health check of backends that do not set their own (for rise and fall when one joins).</param>
 internal sealed record FoldPolicy(
-    ILoadBalancingStrategy Strategy, Random Random, int MaxConnectAttempts, OutlierDetectionOptions Outliers, bool PanicMode)
+    ILoadBalancingStrategy Strategy, Random Random, int MaxConnectAttempts, OutlierDetectionOptions Outliers, bool PanicMode,
+    HealthCheckOptions? HealthCheck = null)
 {
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,
         options.RandomSeed is { } seed ? new Random(seed) : new Random(),
         options.MaxConnectAttempts,
         options.OutlierDetection,
-        options.PanicMode);
+        options.PanicMode,
+        options.HealthCheck);
 }

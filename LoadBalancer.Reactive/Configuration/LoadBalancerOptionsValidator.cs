@@ -162,11 +162,19 @@ internal static class LoadBalancerOptionsValidator
         }
     }
 
-    private static void ValidateBackends(IReadOnlyList<BackendOptions?>? backends, List<string> errors)
+    /// <summary>Checks backends added at run time; <paramref name="field"/> names them in messages.</summary>
+    public static IReadOnlyList<string> ValidateBackends(IReadOnlyList<BackendOptions?> backends, string field)
     {
-        if (backends is null || backends.Count == 0)
+        var errors = new List<string>();
+        ValidateBackends(backends, errors, field, requireOne: false);
+        return errors;
+    }
+
+    private static void ValidateBackends(IReadOnlyList<BackendOptions?>? backends, List<string> errors, string field = "Backends", bool requireOne = true)
+    {
+        if (backends is null || (requireOne && backends.Count == 0))
         {
-            errors.Add("Backends must list at least one backend.");
+            errors.Add($"{field} must list at least one backend.");
             return;
         }
 
@@ -176,27 +184,27 @@ internal static class LoadBalancerOptionsValidator
             var backend = backends[i];
             if (backend is null)
             {
-                errors.Add($"Backends[{i}] is null.");
+                errors.Add($"{field}[{i}] is null.");
                 continue;
             }
 
             if (!EndPointParser.TryParse(backend.Address, allowPortZero: false, out var endPoint, out var error))
             {
-                errors.Add($"Backends[{i}].Address {error}.");
+                errors.Add($"{field}[{i}].Address {error}.");
             }
             else if (!seen.Add(EndPointParser.Format(endPoint)))
             {
-                errors.Add($"Backends[{i}] '{backend.Address}' is listed more than once.");
+                errors.Add($"{field}[{i}] '{backend.Address}' is listed more than once.");
             }
 
             if (backend.Weight is < 0 or > MaxWeight)
             {
-                errors.Add($"Backends[{i}] '{backend.Address}' has weight {backend.Weight}, outside 0-{MaxWeight}.");
+                errors.Add($"{field}[{i}] '{backend.Address}' has weight {backend.Weight}, outside 0-{MaxWeight}.");
             }
 
             if (backend.HealthCheck is { } healthCheck)
             {
-                ValidateHealthCheck(healthCheck, $"Backends[{i}].HealthCheck", errors);
+                ValidateHealthCheck(healthCheck, $"{field}[{i}].HealthCheck", errors);
             }
         }
     }

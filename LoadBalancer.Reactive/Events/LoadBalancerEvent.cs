@@ -84,6 +84,18 @@ public sealed record BackendHealthChanged(string Backend, bool Healthy) : LoadBa
 /// <param name="Ejections">How many times it has been ejected, this time included.</param>
 public sealed record BackendEjected(string Backend, TimeSpan Duration, int Ejections) : LoadBalancerEvent;
 
+/// <summary>A backend joined, changed weight, started or finished draining, or left the balancer.</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+/// <param name="Kind">What happened.</param>
+/// <param name="Weight">Its weight now.</param>
+/// <param name="ActiveConnections">Its open connections now (for a drain that started, how many must finish).</param>
+public sealed record BackendMembershipChanged(string Backend, Balancing.MembershipChangeKind Kind, int Weight, int ActiveConnections)
+    : LoadBalancerEvent;
+
+/// <summary>A set of backends from <see cref="TcpLoadBalancer.FollowBackends"/> was invalid and skipped; the members stay as they were.</summary>
+/// <param name="Errors">Every problem with the set.</param>
+public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBalancerEvent;
+
 /// <summary>An ejected backend is back.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="ByProbe">True when a successful health probe ended the ejection early; false when its time ran out.</param>

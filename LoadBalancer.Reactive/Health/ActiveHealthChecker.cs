@@ -16,7 +16,8 @@ internal sealed class ActiveHealthChecker : IDisposable
     private readonly Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> _probe;
     private readonly Action<HealthProbed> _report;
     private readonly CancellationTokenSource _stop = new();
-    private readonly CompositeDisposable _timers = [];
+    private readonly Dictionary<string, SerialDisposable> _timers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Lock _gate = new();
 
     /// <param name="targets">Each backend to probe, with its options; backends whose checks are disabled are left out.</param>
     /// <param name="scheduler">Times the intervals (and, through the probe, the timeouts).</param>
@@ -31,23 +32,61 @@ internal sealed class ActiveHealthChecker : IDisposable
         _scheduler = scheduler;
         _probe = probe;
         _report = report;
-        foreach (var (backend, options) in targets.Where(target => target.Options.Enabled))
+        foreach (var (backend, options) in targets)
         {
-            var timer = new SerialDisposable();
-            _timers.Add(timer);
-            ScheduleNext(backend, options, timer);
+            Add(backend, options);
         }
+    }
+
+    /// <summary>Starts probing a backend that joined (nothing if its checks are disabled or it is probed already).</summary>
+    public void Add(BackendSnapshot backend, HealthCheckOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return;
+        }
+
+        var timer = new SerialDisposable();
+        lock (_gate)
+        {
+            if (_stop.IsCancellationRequested || !_timers.TryAdd(backend.Address, timer))
+            {
+                return;
+            }
+        }
+
+        ScheduleNext(backend, options, timer);
+    }
+
+    /// <summary>Stops probing a backend that left.</summary>
+    public void Remove(string address)
+    {
+        SerialDisposable? timer;
+        lock (_gate)
+        {
+            _timers.Remove(address, out timer);
+        }
+
+        timer?.Dispose();
     }
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _timers.Dispose();
+        List<SerialDisposable> timers;
+        lock (_gate)
+        {
+            _stop.Cancel();
+            timers = [.. _timers.Values];
+            _timers.Clear();
+        }
+
+        timers.ForEach(timer => timer.Dispose());
     }
 
     private void ScheduleNext(BackendSnapshot backend, HealthCheckOptions options, SerialDisposable timer)
     {
-        if (!_stop.IsCancellationRequested)
+        // A removed backend's timer is disposed: assigning to it then disposes the new schedule at once.
+        if (!_stop.IsCancellationRequested && !timer.IsDisposed)
         {
             timer.Disposable = _scheduler.Schedule(options.Interval, () => _ = ProbeAsync(backend, options, timer));
         }
@@ -65,7 +104,7 @@ internal sealed class ActiveHealthChecker : IDisposable
             healthy = false;
         }
 
-        if (!_stop.IsCancellationRequested)
+        if (!_stop.IsCancellationRequested && !timer.IsDisposed)
         {
             _report(new HealthProbed(backend.Address, healthy));
             ScheduleNext(backend, options, timer);

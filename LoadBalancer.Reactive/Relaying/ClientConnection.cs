@@ -9,6 +9,7 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
 {
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _gate = new();
+    private Pipelines.Sockets.Unofficial.SocketConnection? _pipe;
     private DuplexRelay? _relay;
     private bool _aborted;
 
@@ -35,13 +36,33 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     {
         lock (_gate)
         {
-            _relay = DuplexRelay.Start(Client, backend, scheduler, idleTimeout, out var completion);
+            // One pipe for the client across every attempt: a retried connection keeps what it was sent.
+            _pipe ??= DuplexRelay.CreateClientPipe(Client);
+            _relay = DuplexRelay.Start(_pipe, backend, scheduler, idleTimeout, out var completion);
             if (_aborted)
             {
                 _relay.Abort();
             }
 
             return completion;
+        }
+    }
+
+    /// <summary>Closes the client (with a FIN) when it will not be relayed: rejected, failed, or cut short.</summary>
+    public void CloseClient()
+    {
+        lock (_gate)
+        {
+            if (_pipe is { } pipe)
+            {
+                pipe.Output.Complete();
+                pipe.Input.Complete();
+                pipe.Dispose();
+            }
+            else
+            {
+                Client.Dispose();
+            }
         }
     }
 

@@ -17,6 +17,12 @@ namespace LoadBalancer.Reactive.Relaying;
 /// reads while idle, back-pressure when the other side is slow). Bytes are sent straight from that
 /// pipe's buffers to the other socket and only then released, so when a send completes the bytes are
 /// in the kernel: a half-close or a dispose that follows can never cut off the tail of the stream.
+/// <para>
+/// A backend that resets before either side has said anything (a listener that closed with our
+/// connection still in its accept queue) has seen nothing and shown nothing: the relay then leaves the
+/// client untouched and completes as <see cref="RelayResult.Retriable"/>, so the connection can be
+/// tried on another backend with the same client pipe.
+/// </para>
 /// </remarks>
 internal sealed class DuplexRelay
 {
@@ -31,6 +37,12 @@ internal sealed class DuplexRelay
         minimumSegmentSize: 16 * 1024,
         useSynchronizationContext: false);
 
+    // _phase: nobody has said anything yet, then somebody has (no retry possible any more), or the
+    // relay is handing the untouched client back for a retry. One word, so the two can never both win.
+    private const int Quiet = 0;
+    private const int Spoken = 1;
+    private const int Retrying = 2;
+
     private readonly SocketConnection _client;
     private readonly SocketConnection _backend;
     private readonly IScheduler _scheduler;
@@ -41,14 +53,19 @@ internal sealed class DuplexRelay
     // side, or an abort) wins over that, because it is what the peers actually saw.
     private int _closedFirst = -1;
     private int _fault = -1;
+    private int _phase = Quiet;
 
-    private DuplexRelay(Socket client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout)
+    private DuplexRelay(SocketConnection client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout)
     {
         _scheduler = scheduler;
         _idleTimeout = idleTimeout;
-        _client = SocketConnection.Create(client, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "client");
+        _client = client;
         _backend = SocketConnection.Create(backend, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "backend");
     }
+
+    /// <summary>Wraps an accepted client socket in the pipe every relay attempt for it reads from.</summary>
+    public static SocketConnection CreateClientPipe(Socket client) =>
+        SocketConnection.Create(client, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "client");
 
     private enum Side
     {
@@ -56,14 +73,17 @@ internal sealed class DuplexRelay
         Backend,
     }
 
-    /// <summary>Starts relaying between two connected sockets; the relay owns and closes both.</summary>
-    /// <param name="client">The accepted client socket.</param>
+    /// <summary>
+    /// Starts relaying between a client and a connected backend socket. The relay closes both when it
+    /// ends, except the client when it ends <see cref="RelayResult.Retriable"/>.
+    /// </summary>
+    /// <param name="client">The client's pipe, from <see cref="CreateClientPipe"/>.</param>
     /// <param name="backend">The connected backend socket.</param>
     /// <param name="scheduler">Times the idle timeout.</param>
     /// <param name="idleTimeout">Close after this long with no bytes either way; <see cref="TimeSpan.Zero"/> for never.</param>
     /// <param name="completion">Completes when both directions have ended and both sockets are closed.</param>
     public static DuplexRelay Start(
-        Socket client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout, out Task<RelayResult> completion)
+        SocketConnection client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout, out Task<RelayResult> completion)
     {
         var relay = new DuplexRelay(client, backend, scheduler, idleTimeout);
         if (idleTimeout > TimeSpan.Zero)
@@ -90,8 +110,13 @@ internal sealed class DuplexRelay
         var bytesFromBackend = await downstream.ConfigureAwait(false);
 
         _idleTimer.Dispose();
-        Close(_client);
         Close(_backend);
+        if (Volatile.Read(ref _phase) == Retrying)
+        {
+            return new RelayResult(0, 0, CompletionReason.BackendReset, Retriable: true);
+        }
+
+        Close(_client);
         var fault = Volatile.Read(ref _fault);
         var reason = (CompletionReason)(fault >= 0 ? fault : Volatile.Read(ref _closedFirst));
         return new RelayResult(bytesFromClient, bytesFromBackend, reason);
@@ -106,6 +131,26 @@ internal sealed class DuplexRelay
             {
                 var result = await ReadAsync(from, side).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    // Either this relay is handing the client back for a retry, or a cancellation
+                    // left over from an earlier attempt on the same client pipe: skip that one.
+                    from.Input.AdvanceTo(buffer.Start);
+                    if (Volatile.Read(ref _phase) == Retrying)
+                    {
+                        return bytes;
+                    }
+
+                    continue;
+                }
+
+                if (!buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
+                {
+                    // The client spoke just as the backend reset: keep its bytes for the next backend.
+                    from.Input.AdvanceTo(buffer.Start);
+                    return bytes;
+                }
+
                 try
                 {
                     foreach (var segment in buffer)
@@ -123,7 +168,7 @@ internal sealed class DuplexRelay
                     from.Input.AdvanceTo(buffer.End);
                 }
 
-                if (result.IsCompleted || result.IsCanceled)
+                if (result.IsCompleted)
                 {
                     break;
                 }
@@ -133,6 +178,14 @@ internal sealed class DuplexRelay
             Interlocked.CompareExchange(
                 ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
             to.Shutdown(SocketShutdown.Send);
+        }
+        catch (RelayFault fault) when (fault.Side == Side.Backend && Volatile.Read(ref _fault) == -1
+            && Interlocked.CompareExchange(ref _phase, Retrying, Quiet) == Quiet)
+        {
+            // The backend reset by itself (not an abort of ours) before anyone said anything: close it
+            // alone, and stop the client pump without touching the client, which another backend can serve.
+            Reset(_backend.Socket);
+            _client.Input.CancelPendingRead();
         }
         catch (RelayFault fault)
         {
@@ -210,7 +263,7 @@ internal sealed class DuplexRelay
 
     private void Fail(CompletionReason reason)
     {
-        if (Interlocked.CompareExchange(ref _fault, (int)reason, -1) == -1)
+        if (Volatile.Read(ref _phase) != Retrying && Interlocked.CompareExchange(ref _fault, (int)reason, -1) == -1)
         {
             Reset(_client.Socket);
             Reset(_backend.Socket);
@@ -252,4 +305,5 @@ internal sealed class DuplexRelay
 /// <param name="BytesFromClient">Bytes relayed from the client to the backend.</param>
 /// <param name="BytesFromBackend">Bytes relayed from the backend to the client.</param>
 /// <param name="Reason">How it ended: which side closed or reset first.</param>
-internal readonly record struct RelayResult(long BytesFromClient, long BytesFromBackend, CompletionReason Reason);
+/// <param name="Retriable">The backend reset before either side said anything; the client is untouched and can be tried elsewhere.</param>
+internal readonly record struct RelayResult(long BytesFromClient, long BytesFromBackend, CompletionReason Reason, bool Retriable = false);

@@ -1,0 +1,112 @@
+using System.Reactive.Linq;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
+
+namespace LoadBalancer.Reactive.Tests.Balancing;
+
+/// <summary>Backends joining, draining, re-weighting and leaving while connections flow, in the fold.</summary>
+public class MembershipFoldTests
+{
+    private const string A = "10.0.0.1:80";
+    private const string B = "10.0.0.2:80";
+    private const string C = "10.0.0.3:80";
+
+    [Fact]
+    public void AddBackend_JoinsAndTakesTheNextConnection()
+    {
+        var steps = Fold(Options(A, B), Arrive(1), Arrive(2), new AddBackend(new BackendOptions(C)), Arrive(3));
+
+        Assert.Equal(MembershipChangeKind.Joined, Change(steps[2]).Kind);
+        Assert.Equal(C, Assigned(steps[3]));
+        Assert.Equal([A, B, C], steps[^1].Snapshot.Backends.Select(b => b.Address));
+    }
+
+    [Fact]
+    public void DrainBackend_TakesNothingNew_AndSaysWhenItsLastConnectionEnded()
+    {
+        var steps = Fold(Options(A, B), Arrive(1), Arrive(2), new DrainBackend(A), Arrive(3), Arrive(4), Release(1));
+
+        Assert.Equal(MembershipChangeKind.DrainStarted, Change(steps[2]).Kind);
+        Assert.Equal([B, B], new[] { Assigned(steps[3]), Assigned(steps[4]) });
+        Assert.Equal((MembershipChangeKind.Drained, A), (Change(steps[5]).Kind, Change(steps[5]).Backend.Address));
+        Assert.True(steps[^1].Snapshot.Backends[0].Draining);
+    }
+
+    [Fact]
+    public void DrainIdleBackend_IsDrainedAtOnce()
+    {
+        var steps = Fold(Options(A, B), new DrainBackend(B));
+
+        Assert.Equal([MembershipChangeKind.DrainStarted, MembershipChangeKind.Drained], steps[0].Changes.OfType<MembershipChange>().Select(c => c.Kind));
+    }
+
+    [Fact]
+    public void RemoveBackendWithConnections_DrainsThenLeaves_AndLaterBackendsKeepTheirCounts()
+    {
+        // A leaves while C (after it in the list) still has a connection: C's count must survive the shift.
+        var steps = Fold(Options(A, B, C), Arrive(1), Arrive(2), Arrive(3), new RemoveBackend(A), Release(1), Release(3));
+
+        Assert.Equal(MembershipChangeKind.DrainStarted, Change(steps[3]).Kind);
+        Assert.Equal([MembershipChangeKind.Drained, MembershipChangeKind.Left], steps[4].Changes.OfType<MembershipChange>().Select(c => c.Kind));
+        Assert.Equal([B, C], steps[4].Snapshot.Backends.Select(b => b.Address));
+        Assert.Equal((C, 0), (steps[5].Snapshot.Backends[1].Address, steps[5].Snapshot.Backends[1].ActiveConnections));
+        Assert.Equal(1, steps[5].Snapshot.Backends[0].ActiveConnections);
+    }
+
+    [Fact]
+    public void RemoveIdleBackend_LeavesAtOnce_AndUnknownNamesChangeNothing()
+    {
+        var steps = Fold(Options(A, B), new RemoveBackend(B), new RemoveBackend("10.9.9.9:1"), new DrainBackend(B), new ReweightBackend(B, 3));
+
+        Assert.Equal([MembershipChangeKind.Drained, MembershipChangeKind.Left], steps[0].Changes.OfType<MembershipChange>().Select(c => c.Kind));
+        Assert.All(steps.Skip(1), step => Assert.Empty(step.Changes));
+        Assert.Equal([A], steps[^1].Snapshot.Backends.Select(b => b.Address));
+    }
+
+    [Fact]
+    public void AddingADrainingBackend_ResumesItWithTheNewWeight()
+    {
+        var steps = Fold(Options(A, B), Arrive(1), new DrainBackend(A), new AddBackend(new BackendOptions(A, weight: 5)), Arrive(2));
+
+        Assert.Equal(MembershipChangeKind.Joined, Change(steps[2]).Kind);
+        Assert.Equal((false, 5), (steps[2].Snapshot.Backends[0].Draining, steps[2].Snapshot.Backends[0].Weight));
+    }
+
+    [Fact]
+    public void Reweight_ChangesTheSplitOfNewConnectionsAtOnce()
+    {
+        var events = new List<BalancerEvent>();
+        events.AddRange(Enumerable.Range(1, 4).SelectMany(id => new BalancerEvent[] { Arrive(id), Release(id) }));
+        events.Add(new ReweightBackend(A, 3));
+        events.AddRange(Enumerable.Range(5, 8).SelectMany(id => new BalancerEvent[] { Arrive(id), Release(id) }));
+
+        var steps = Fold(Options(A, B) with { Strategy = LoadBalancingStrategies.WeightedRoundRobin }, [.. events]);
+
+        var picks = steps.Select(s => s.Decision).OfType<Assignment>().Select(a => a.Backend.Address == A ? 'a' : 'b');
+        Assert.Equal("abab" + "aabaaaba", string.Concat(picks));
+        Assert.Equal(MembershipChangeKind.Reweighted, Change(steps[8]).Kind);
+    }
+
+    [Fact]
+    public void Diff_AddsRemovesReweightsAndResumes()
+    {
+        var current = Options(A, B, C).Backends.Select((b, i) => BalancerState.FromOptions(b, new HealthCheckOptions())).ToList();
+        current[2] = current[2] with { Draining = true };
+
+        var changes = MembershipDiff.Compute(current, [new BackendOptions(A, weight: 2), new BackendOptions(C), new BackendOptions("10.0.0.4:80")]).ToList();
+
+        Assert.Equal(
+            [new ReweightBackend(A, 2), new AddBackend(new BackendOptions(C)), new AddBackend(new BackendOptions("10.0.0.4:80")), new RemoveBackend(B)],
+            changes);
+    }
+
+    private static LoadBalancerOptions Options(params string[] backends) => new() { Backends = [.. backends.Select(a => new BackendOptions(a))] };
+
+    private static List<BalancingStep> Fold(LoadBalancerOptions options, params BalancerEvent[] events) =>
+        [.. BalancingFold.Run(events.ToObservable(), options).ToEnumerable()];
+
+    private static string Assigned(BalancingStep step) => Assert.IsType<Assignment>(step.Decision).Backend.Address;
+
+    private static MembershipChange Change(BalancingStep step) => Assert.IsType<MembershipChange>(Assert.Single(step.Changes));
+}
