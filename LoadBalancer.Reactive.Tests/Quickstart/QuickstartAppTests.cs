@@ -85,6 +85,14 @@ public class QuickstartAppTests
             "backend 10.0.0.1:80 EJECTED for 30s after failures in a row (ejection #1)",
             EventPrinter.Format(new Reactive.Events.BackendEjected("10.0.0.1:80", TimeSpan.FromSeconds(30), 1)), StringComparison.Ordinal);
         Assert.EndsWith("backend 10.0.0.1:80 is back (its ejection ended)", EventPrinter.Format(new Reactive.Events.BackendReturned("10.0.0.1:80", false)), StringComparison.Ordinal);
+        Assert.EndsWith(
+            "backend 10.0.0.1:80 is draining: no new connections, 4 open",
+            EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Balancing.MembershipChangeKind.DrainStarted, 1, 4)),
+            StringComparison.Ordinal);
+        Assert.EndsWith(
+            "backend 10.0.0.1:80 left",
+            EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Balancing.MembershipChangeKind.Left, 1, 0)),
+            StringComparison.Ordinal);
     }
 
     [Fact]

@@ -81,6 +81,8 @@ public class QuickstartArgumentsTests
     [InlineData(new[] { "--health-interval", "2" }, "--health-interval '2' has no unit; write it like 500ms, 2s, 1m or 1h.")]
     [InlineData(new[] { "--idle-timeout", "soon" }, "--idle-timeout 'soon' has no unit; write it like 500ms, 2s, 1m or 1h.")]
     [InlineData(new[] { "--rise", "-1" }, "--rise '-1' is not a whole number.")]
+    [InlineData(new[] { "--drain-timeout", "5" }, "--drain-timeout '5' has no unit; write it like 500ms, 2s, 1m or 1h.")]
+    [InlineData(new[] { "--config" }, "--config needs a value.")]
     [InlineData(new[] { "--strategy", "least-connections", "--strategy", "least-connections" }, "--strategy is given more than once.")]
     public void Parse_BadArguments_SayWhatIsWrong(string[] args, string expected)
     {

@@ -5,12 +5,13 @@ namespace LoadBalancer.Reactive.Configuration;
 
 /// <summary>
 /// Checks <see cref="LoadBalancerOptions"/> as a whole and collects every problem, each naming the
-/// field or backend at fault, so a user fixes a configuration in one pass.
+/// field or backend at fault, so a user fixes a configuration in one pass. A balancer runs the same
+/// checks when it is created; call this to check a configuration before applying it.
 /// </summary>
-internal static class LoadBalancerOptionsValidator
+public static class LoadBalancerOptionsValidator
 {
     /// <summary>The largest backend weight accepted.</summary>
-    public const int MaxWeight = 10_000;
+    internal const int MaxWeight = 10_000;
 
     /// <summary>Returns every problem with <paramref name="options"/>; an empty list means they are valid.</summary>
     /// <param name="options">The options to check.</param>
@@ -18,7 +19,7 @@ internal static class LoadBalancerOptionsValidator
     public static IReadOnlyList<string> Validate(LoadBalancerOptions options) => Validate(options, requireListen: true);
 
     /// <summary>Returns every problem; <paramref name="requireListen"/> is false for a fold run without sockets.</summary>
-    public static IReadOnlyList<string> Validate(LoadBalancerOptions options, bool requireListen)
+    internal static IReadOnlyList<string> Validate(LoadBalancerOptions options, bool requireListen)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
@@ -64,7 +65,7 @@ internal static class LoadBalancerOptionsValidator
     /// <param name="options">The options to check.</param>
     /// <param name="requireListen">False for a fold run without sockets, which needs no listen endpoint.</param>
     /// <exception cref="LoadBalancerOptionsException">The options are invalid.</exception>
-    public static void ThrowIfInvalid(LoadBalancerOptions options, bool requireListen = true)
+    internal static void ThrowIfInvalid(LoadBalancerOptions options, bool requireListen = true)
     {
         var errors = Validate(options, requireListen);
         if (errors.Count > 0)
@@ -163,7 +164,7 @@ internal static class LoadBalancerOptionsValidator
     }
 
     /// <summary>Checks backends added at run time; <paramref name="field"/> names them in messages.</summary>
-    public static IReadOnlyList<string> ValidateBackends(IReadOnlyList<BackendOptions?> backends, string field)
+    internal static IReadOnlyList<string> ValidateBackends(IReadOnlyList<BackendOptions?> backends, string field)
     {
         var errors = new List<string>();
         ValidateBackends(backends, errors, field, requireOne: false);

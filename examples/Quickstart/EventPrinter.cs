@@ -1,4 +1,5 @@
 using System.Globalization;
+using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 
@@ -26,6 +27,15 @@ internal static class EventPrinter
             BackendHealthChanged { Healthy: true } e => $"backend {e.Backend} is UP (health checks pass)",
             BackendHealthChanged e => $"backend {e.Backend} is DOWN (health checks fail)",
             BackendEjected e => $"backend {e.Backend} EJECTED for {Durations.Format(e.Duration)} after failures in a row (ejection #{e.Ejections})",
+            BackendMembershipChanged e => e.Kind switch
+            {
+                MembershipChangeKind.Joined => $"backend {e.Backend} joined (weight {e.Weight})",
+                MembershipChangeKind.Reweighted => $"backend {e.Backend} now has weight {e.Weight}",
+                MembershipChangeKind.DrainStarted => $"backend {e.Backend} is draining: no new connections, {e.ActiveConnections} open",
+                MembershipChangeKind.Drained => $"backend {e.Backend} is drained",
+                _ => $"backend {e.Backend} left",
+            },
+            MembershipRejected e => $"backend update rejected: {string.Join("; ", e.Errors)}",
             BackendReturned { ByProbe: true } e => $"backend {e.Backend} is back (a health check passed)",
             BackendReturned e => $"backend {e.Backend} is back (its ejection ended)",
             ConnectionRejected e => $"#{e.ConnectionId} REJECTED from {e.Client}: {e.Reason}",

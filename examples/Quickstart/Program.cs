@@ -1,3 +1,5 @@
+using System.Reactive;
+using System.Reactive.Subjects;
 using System.Runtime.InteropServices;
 using Quickstart;
 
@@ -14,4 +16,12 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     stop.Cancel();
 });
 
-return await QuickstartApp.RunAsync(args, Console.Out, Console.Error, stop.Token);
+// SIGHUP reloads the --config file, as it does for HAProxy and nginx.
+using var reloads = new Subject<Unit>();
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+{
+    context.Cancel = true;
+    reloads.OnNext(Unit.Default);
+});
+
+return await QuickstartApp.RunAsync(args, Console.Out, Console.Error, stop.Token, reloadRequests: reloads);

@@ -12,7 +12,7 @@ internal static class QuickstartApp
 
     public static readonly int[] DemoPorts = [8081, 8082, 8083];
 
-    // How long open connections may finish after Ctrl+C / SIGTERM before they are cut.
+    // How long open connections may finish after Ctrl+C / SIGTERM before they are cut, unless told.
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_lastLinesTimeout = TimeSpan.FromSeconds(2);
 
@@ -22,13 +22,15 @@ internal static class QuickstartApp
     /// <param name="stop">Cancelled by Ctrl+C / SIGTERM.</param>
     /// <param name="demoPorts">Ports for the demo backends; tests pass zeros.</param>
     /// <param name="started">Told about the running balancer, once it listens.</param>
+    /// <param name="reloadRequests">Asks to reload the configuration file (SIGHUP); the file's own changes also do.</param>
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
         TextWriter output,
         TextWriter error,
         CancellationToken stop,
         IReadOnlyList<int>? demoPorts = null,
-        Action<TcpLoadBalancer>? started = null)
+        Action<TcpLoadBalancer>? started = null,
+        IObservable<System.Reactive.Unit>? reloadRequests = null)
     {
         var (settings, errors) = QuickstartArguments.Parse(args);
         if (settings is null)
@@ -45,11 +47,25 @@ internal static class QuickstartApp
             return ExitOk;
         }
 
+        FileSettings? file = null;
+        if (settings.ConfigPath is { } path)
+        {
+            (file, var fileErrors) = ConfigFile.Load(path);
+            if (file is null)
+            {
+                fileErrors.ToList().ForEach(problem => error.WriteLine($"error: {problem}"));
+                return ExitUsage;
+            }
+        }
+
+        var fromFile = file?.Options ?? new LoadBalancerOptions();
+        var drainTimeout = settings.DrainTimeout ?? file?.DrainTimeout ?? s_drainTimeout;
         var demos = new List<DemoBackend>();
         try
         {
-            var backends = settings.Backends;
-            if (settings.Demo)
+            // Flags win over the file, and the file over the defaults.
+            var backends = settings.Backends.Count > 0 ? settings.Backends : fromFile.Backends;
+            if (backends.Count == 0)
             {
                 var ports = demoPorts ?? DemoPorts;
                 for (var i = 0; i < ports.Count; i++)
@@ -61,12 +77,12 @@ internal static class QuickstartApp
                 output.WriteLine($"Started {demos.Count} demo backends: {string.Join(", ", demos.Select(demo => demo.EndPoint))}");
             }
 
-            var options = settings.Tuning(new LoadBalancerOptions
+            var options = settings.Tuning(fromFile with
             {
-                Listen = settings.Listen,
+                Listen = settings.ListenFlags.Count > 0 || fromFile.Listen.Count == 0 ? settings.Listen : fromFile.Listen,
                 Backends = backends,
-                Strategy = settings.Strategy,
-                RandomSeed = settings.Seed,
+                Strategy = settings.StrategyFlag ?? (file is null ? settings.Strategy : fromFile.Strategy),
+                RandomSeed = settings.Seed ?? fromFile.RandomSeed,
             });
             await using var balancer = new TcpLoadBalancer(options);
             var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -74,13 +90,16 @@ internal static class QuickstartApp
                 @event => output.WriteLine(EventPrinter.Format(@event)), _ => printed.TrySetResult(), printed.SetResult);
             await balancer.StartAsync(stop);
             output.WriteLine(
-                $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {backends.Count} backend(s) with {settings.Strategy}.");
+                $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {backends.Count} backend(s) with {options.CustomStrategy?.ToString() ?? options.Strategy}.");
             output.WriteLine($"Try: curl http://{balancer.ListenEndPoints[0]}/   (Ctrl+C stops)");
+            using var reloading = settings.ConfigPath is { } configPath && file is not null
+                ? ConfigReloader.Start(configPath, file, backendsFromFile: settings.Backends.Count == 0, balancer, reloadRequests, output, error)
+                : null;
             started?.Invoke(balancer);
 
             await WaitForStopAsync(stop);
-            output.WriteLine($"Stopping: open connections have {s_drainTimeout.TotalSeconds:0} s to finish.");
-            using var deadline = new CancellationTokenSource(s_drainTimeout);
+            output.WriteLine($"Stopping: open connections have {Durations.Format(drainTimeout)} to finish.");
+            using var deadline = new CancellationTokenSource(drainTimeout);
             await balancer.StopAsync(deadline.Token);
 
             // The event stream completes once every event has been delivered: print the last lines

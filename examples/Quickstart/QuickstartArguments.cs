@@ -5,15 +5,28 @@ using LoadBalancer.Reactive.Configuration;
 namespace Quickstart;
 
 /// <summary>What the command line asked for.</summary>
-/// <param name="Listen">Where to accept clients.</param>
-/// <param name="Backends">The backends; empty means "start the demo backends".</param>
-/// <param name="Strategy">The strategy name.</param>
+/// <param name="ListenFlags">Where to accept clients, from --listen; empty when not given.</param>
+/// <param name="Backends">The backends from --backend; empty means "from the file, or the demo backends".</param>
+/// <param name="StrategyFlag">The strategy from --strategy, if given.</param>
 /// <param name="ShowHelp">Print usage and exit.</param>
 /// <param name="Seed">Seeds the random strategies, for reproducible runs.</param>
 internal sealed record QuickstartSettings(
-    IReadOnlyList<string> Listen, IReadOnlyList<BackendOptions> Backends, string Strategy, bool ShowHelp, int? Seed = null)
+    IReadOnlyList<string> ListenFlags, IReadOnlyList<BackendOptions> Backends, string? StrategyFlag, bool ShowHelp, int? Seed = null)
 {
+    /// <summary>Where to accept clients when no file says otherwise.</summary>
+    public IReadOnlyList<string> Listen => ListenFlags.Count > 0 ? ListenFlags : [QuickstartArguments.DefaultListen];
+
+    /// <summary>The strategy when no file says otherwise.</summary>
+    public string Strategy => StrategyFlag ?? LoadBalancingStrategies.LeastConnections;
+
+    /// <summary>No backends from flags (the file's, or else the demo backends, are used).</summary>
     public bool Demo => Backends.Count == 0;
+
+    /// <summary>The JSON configuration file, from --config.</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>How long open connections may finish on Ctrl+C / SIGTERM, from --drain-timeout.</summary>
+    public TimeSpan? DrainTimeout { get; init; }
 
     /// <summary>Everything else the flags set, applied to the balancer's options.</summary>
     public Func<LoadBalancerOptions, LoadBalancerOptions> Tuning { get; init; } = options => options;
@@ -27,7 +40,8 @@ internal static class QuickstartArguments
     public const string Usage = """
         Usage: dotnet run --project examples/Quickstart -- [options]
 
-        With no --backend, starts three demo HTTP backends on 127.0.0.1:8081-8083 and balances them.
+        With no --backend (and no backends in --config), starts three demo HTTP backends on
+        127.0.0.1:8081-8083 and balances them.
 
         Options:
           --listen HOST:PORT          where to accept clients (repeatable; default 127.0.0.1:8000)
@@ -48,6 +62,9 @@ internal static class QuickstartArguments
           --panic-mode                when no backend is available, use them all rather than reject
 
         Durations are written like 500ms, 2s, 1m or 1h.
+          --config FILE               read settings from a JSON file (flags override it); on SIGHUP or
+                                      when the file changes, apply its backends and weights live
+          --drain-timeout D           on Ctrl+C / SIGTERM, let open connections finish this long (default 5s)
           -h, --help                  show this help
 
         Example:
@@ -61,6 +78,8 @@ internal static class QuickstartArguments
         var listen = new List<string>();
         var backends = new List<BackendOptions>();
         string? strategy = null;
+        string? config = null;
+        TimeSpan? drain = null;
         int? seed = null;
         var help = false;
         var tuning = new List<Func<LoadBalancerOptions, LoadBalancerOptions>>();
@@ -113,6 +132,23 @@ internal static class QuickstartArguments
                     }
 
                     break;
+                case "--config":
+                    config = TakeValue(args, ref i, arg, errors) ?? config;
+                    break;
+                case "--drain-timeout":
+                    if (TakeValue(args, ref i, arg, errors) is { } drainText)
+                    {
+                        if (Durations.TryParse(drainText, out var parsedDrain, out var drainError))
+                        {
+                            drain = parsedDrain;
+                        }
+                        else
+                        {
+                            errors.Add($"{arg} {drainError}.");
+                        }
+                    }
+
+                    break;
                 case "--connect-timeout":
                     Duration(args, ref i, arg, errors, tuning, (o, d) => o with { ConnectTimeout = d });
                     break;
@@ -146,8 +182,7 @@ internal static class QuickstartArguments
             }
         }
 
-        strategy ??= LoadBalancingStrategies.LeastConnections;
-        if (!LoadBalancingStrategies.All.Contains(strategy))
+        if (strategy is not null && !LoadBalancingStrategies.All.Contains(strategy))
         {
             errors.Add($"--strategy '{strategy}' is unknown; valid strategies are: {string.Join(", ", LoadBalancingStrategies.All)}.");
         }
@@ -157,8 +192,10 @@ internal static class QuickstartArguments
             return (null, errors);
         }
 
-        return (new QuickstartSettings(listen.Count > 0 ? listen : [DefaultListen], backends, strategy, help, seed)
+        return (new QuickstartSettings(listen, backends, strategy, help, seed)
         {
+            ConfigPath = config,
+            DrainTimeout = drain,
             Tuning = options => tuning.Aggregate(options, (current, apply) => apply(current)),
         }, errors);
     }

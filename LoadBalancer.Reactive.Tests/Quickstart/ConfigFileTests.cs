@@ -1,0 +1,74 @@
+using Quickstart;
+
+namespace LoadBalancer.Reactive.Tests.Quickstart;
+
+public sealed class ConfigFileTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("lb-config-").FullName;
+
+    [Fact]
+    public void Load_FullFile_ReadsEverySetting()
+    {
+        var path = Write("""
+            {
+              // Comments and trailing commas are fine.
+              "listen": ["127.0.0.1:0"],
+              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "healthCheck": { "enabled": false } } ],
+              "strategy": "maglev",
+              "seed": 7,
+              "connectTimeout": "750ms",
+              "connectAttempts": 2,
+              "idleTimeout": "0",
+              "panicMode": true,
+              "healthCheck": { "interval": "500ms", "timeout": "200ms", "rise": 3, "fall": 4, "send": "PING\r\n", "expect": "+PONG" },
+              "outlierDetection": { "consecutiveFailures": 7, "baseEjectionTime": "10s", "maxEjectionTime": "1m", "maxEjectionPercent": 30 },
+              "drainTimeout": "9s",
+            }
+            """);
+
+        var (settings, errors) = ConfigFile.Load(path);
+
+        Assert.Empty(errors);
+        var options = settings!.Options;
+        Assert.Equal([("10.0.0.5:80", 1, (bool?)null), ("10.0.0.6:80", 2, false)], options.Backends.Select(b => (b.Address, b.Weight, b.HealthCheck?.Enabled)));
+        Assert.Equal(("maglev", 7, 2, TimeSpan.Zero, true), (options.Strategy, options.RandomSeed, options.MaxConnectAttempts, options.IdleTimeout, options.PanicMode));
+        Assert.Equal(TimeSpan.FromMilliseconds(750), options.ConnectTimeout);
+        Assert.Equal((TimeSpan.FromMilliseconds(500), 3, 4, "+PONG"), (options.HealthCheck.Interval, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Expect));
+        Assert.Equal((7, TimeSpan.FromSeconds(10), 30), (options.OutlierDetection.ConsecutiveFailures, options.OutlierDetection.BaseEjectionTime, options.OutlierDetection.MaxEjectionPercent));
+        Assert.Equal(TimeSpan.FromSeconds(9), settings.DrainTimeout);
+    }
+
+    [Theory]
+    [InlineData("{ not json", "lb.json: is not valid JSON:")]
+    [InlineData("[1, 2]", "lb.json: must hold one JSON object of settings.")]
+    [InlineData("""{ "listne": ["127.0.0.1:0"] }""", "lb.json: 'listne' is not a setting; see the Quickstart's --help for the names.")]
+    [InlineData("""{ "healthCheck": { "interval": "2" } }""", "lb.json: healthCheck.interval '2' has no unit; write it like 500ms, 2s, 1m or 1h.")]
+    [InlineData("""{ "backends": [ { "address": "10.0.0.1:80", "weight": "heavy" } ] }""", "lb.json: backends[0].weight must be a whole number.")]
+    [InlineData("""{ "backends": [ { "weight": 2 } ] }""", "lb.json: backends[0] has no address.")]
+    [InlineData("""{ "backends": [ "10.0.0.1:0" ] }""", "lb.json: Backends[0].Address '10.0.0.1:0' has port 0, outside 1-65535.")]
+    [InlineData("""{ "strategy": "fastest" }""", "lb.json: Strategy 'fastest' is unknown; valid strategies are:")]
+    public void Load_Mistakes_NameTheFileAndTheSetting(string json, string expected)
+    {
+        var (settings, errors) = ConfigFile.Load(Write(json));
+
+        Assert.Null(settings);
+        Assert.StartsWith(expected, Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_MissingFile_SaysItCannotBeRead()
+    {
+        var (_, errors) = ConfigFile.Load(Path.Combine(_directory, "absent.json"));
+
+        Assert.StartsWith("absent.json: cannot be read:", Assert.Single(errors), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Write(string json)
+    {
+        var path = Path.Combine(_directory, "lb.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+}

@@ -1,0 +1,311 @@
+using System.Text.Json;
+using LoadBalancer.Reactive.Configuration;
+
+namespace Quickstart;
+
+/// <summary>What a configuration file sets: the balancer's options and how long a stop may drain.</summary>
+/// <param name="Options">The balancer's options.</param>
+/// <param name="DrainTimeout">How long open connections may finish on Ctrl+C / SIGTERM, if the file says.</param>
+internal sealed record FileSettings(LoadBalancerOptions Options, TimeSpan? DrainTimeout);
+
+/// <summary>
+/// Reads the Quickstart's JSON configuration: the same settings as its flags, durations written like
+/// <c>"2s"</c>. Every mistake is reported at once, naming the file and the setting.
+/// </summary>
+/// <example>
+/// <code>
+/// {
+///   "listen": ["0.0.0.0:5432"],
+///   "backends": [ { "address": "10.0.0.5:5432" }, { "address": "10.0.0.6:5432", "weight": 2 } ],
+///   "strategy": "least-connections",
+///   "healthCheck": { "interval": "2s", "rise": 2, "fall": 3 },
+///   "drainTimeout": "10s"
+/// }
+/// </code>
+/// </example>
+internal static class ConfigFile
+{
+    public static (FileSettings? Settings, IReadOnlyList<string> Errors) Load(string path)
+    {
+        var name = Path.GetFileName(path);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return (null, [$"{name}: cannot be read: {exception.Message}"]);
+        }
+        catch (JsonException exception)
+        {
+            return (null, [$"{name}: is not valid JSON: {exception.Message}"]);
+        }
+
+        using (document)
+        {
+            var reader = new Reader(name);
+            var settings = reader.Read(document.RootElement);
+            if (reader.Errors.Count > 0)
+            {
+                return (null, reader.Errors);
+            }
+
+            // Listen endpoints and backends may come from flags instead; the rest must be valid here.
+            var options = settings.Options;
+            var invalid = LoadBalancerOptionsValidator.Validate(options with
+            {
+                Listen = options.Listen.Count > 0 ? options.Listen : [QuickstartArguments.DefaultListen],
+                Backends = options.Backends.Count > 0 ? options.Backends : [new BackendOptions(QuickstartArguments.DefaultListen)],
+            });
+            return invalid.Count > 0 ? (null, [.. invalid.Select(error => $"{name}: {error}")]) : (settings, []);
+        }
+    }
+
+    private sealed class Reader(string file)
+    {
+        public List<string> Errors { get; } = [];
+
+        public FileSettings Read(JsonElement root)
+        {
+            var options = new LoadBalancerOptions();
+            TimeSpan? drain = null;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                Errors.Add($"{file}: must hold one JSON object of settings.");
+                return new FileSettings(options, drain);
+            }
+
+            foreach (var setting in root.EnumerateObject())
+            {
+                var value = setting.Value;
+                options = setting.Name switch
+                {
+                    "listen" => options with { Listen = Strings(value, "listen") },
+                    "backends" => options with { Backends = Backends(value) },
+                    "strategy" => options with { Strategy = String(value, "strategy") ?? options.Strategy },
+                    "seed" => options with { RandomSeed = Int(value, "seed") },
+                    "connectTimeout" => options with { ConnectTimeout = Duration(value, "connectTimeout") ?? options.ConnectTimeout },
+                    "connectAttempts" => options with { MaxConnectAttempts = Int(value, "connectAttempts") ?? options.MaxConnectAttempts },
+                    "idleTimeout" => options with { IdleTimeout = Duration(value, "idleTimeout") ?? options.IdleTimeout },
+                    "panicMode" => options with { PanicMode = Bool(value, "panicMode") ?? false },
+                    "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },
+                    "outlierDetection" => options with { OutlierDetection = Outliers(value) },
+                    "drainTimeout" => options,
+                    _ => Unknown(options, setting.Name),
+                };
+                if (setting.Name == "drainTimeout")
+                {
+                    drain = Duration(value, "drainTimeout");
+                }
+            }
+
+            return new FileSettings(options, drain);
+        }
+
+        private LoadBalancerOptions Unknown(LoadBalancerOptions options, string name)
+        {
+            Errors.Add($"{file}: '{name}' is not a setting; see the Quickstart's --help for the names.");
+            return options;
+        }
+
+        private BackendOptions[] Backends(JsonElement value)
+        {
+            if (value.ValueKind != JsonValueKind.Array)
+            {
+                Errors.Add($"{file}: backends must be a list.");
+                return [];
+            }
+
+            return [.. value.EnumerateArray().Select((backend, i) => Backend(backend, $"backends[{i}]")).OfType<BackendOptions>()];
+        }
+
+        private BackendOptions? Backend(JsonElement value, string field)
+        {
+            if (value.ValueKind == JsonValueKind.String)
+            {
+                return new BackendOptions(value.GetString()!);
+            }
+
+            if (value.ValueKind != JsonValueKind.Object)
+            {
+                Errors.Add($"{file}: {field} must be \"HOST:PORT\" or an object with an address.");
+                return null;
+            }
+
+            string? address = null;
+            var backend = new BackendOptions { Address = string.Empty };
+            foreach (var setting in value.EnumerateObject())
+            {
+                switch (setting.Name)
+                {
+                    case "address":
+                        address = String(setting.Value, $"{field}.address");
+                        break;
+                    case "weight":
+                        backend = backend with { Weight = Int(setting.Value, $"{field}.weight") ?? 1 };
+                        break;
+                    case "healthCheck":
+                        backend = backend with { HealthCheck = HealthCheck(setting.Value, $"{field}.healthCheck") };
+                        break;
+                    default:
+                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, healthCheck).");
+                        break;
+                }
+            }
+
+            if (address is null)
+            {
+                Errors.Add($"{file}: {field} has no address.");
+                return null;
+            }
+
+            return backend with { Address = address };
+        }
+
+        private HealthCheckOptions HealthCheck(JsonElement value, string field)
+        {
+            var check = new HealthCheckOptions();
+            foreach (var setting in Object(value, field))
+            {
+                var path = $"{field}.{setting.Name}";
+                check = setting.Name switch
+                {
+                    "enabled" => check with { Enabled = Bool(setting.Value, path) ?? true },
+                    "interval" => check with { Interval = Duration(setting.Value, path) ?? check.Interval },
+                    "timeout" => check with { Timeout = Duration(setting.Value, path) ?? check.Timeout },
+                    "rise" => check with { Rise = Int(setting.Value, path) ?? check.Rise },
+                    "fall" => check with { Fall = Int(setting.Value, path) ?? check.Fall },
+                    "send" => check with { Send = String(setting.Value, path) },
+                    "expect" => check with { Expect = String(setting.Value, path) },
+                    _ => Bad(check, $"{path} is not a health check setting (enabled, interval, timeout, rise, fall, send, expect)."),
+                };
+            }
+
+            return check;
+        }
+
+        private OutlierDetectionOptions Outliers(JsonElement value)
+        {
+            var outliers = new OutlierDetectionOptions();
+            foreach (var setting in Object(value, "outlierDetection"))
+            {
+                var path = $"outlierDetection.{setting.Name}";
+                outliers = setting.Name switch
+                {
+                    "enabled" => outliers with { Enabled = Bool(setting.Value, path) ?? true },
+                    "consecutiveFailures" => outliers with { ConsecutiveFailures = Int(setting.Value, path) ?? outliers.ConsecutiveFailures },
+                    "baseEjectionTime" => outliers with { BaseEjectionTime = Duration(setting.Value, path) ?? outliers.BaseEjectionTime },
+                    "maxEjectionTime" => outliers with { MaxEjectionTime = Duration(setting.Value, path) ?? outliers.MaxEjectionTime },
+                    "maxEjectionPercent" => outliers with { MaxEjectionPercent = Int(setting.Value, path) ?? outliers.MaxEjectionPercent },
+                    "ejectLastAvailable" => outliers with { EjectLastAvailable = Bool(setting.Value, path) ?? false },
+                    _ => Bad(outliers, $"{path} is not an outlier detection setting."),
+                };
+            }
+
+            return outliers;
+        }
+
+        private T Bad<T>(T value, string error)
+        {
+            Errors.Add($"{file}: {error}");
+            return value;
+        }
+
+        private IEnumerable<JsonProperty> Object(JsonElement value, string field)
+        {
+            if (value.ValueKind == JsonValueKind.Object)
+            {
+                return value.EnumerateObject();
+            }
+
+            Errors.Add($"{file}: {field} must be an object.");
+            return [];
+        }
+
+        private string[] Strings(JsonElement value, string field)
+        {
+            if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String))
+            {
+                return [.. value.EnumerateArray().Select(item => item.GetString()!)];
+            }
+
+            Errors.Add($"{file}: {field} must be a list of \"HOST:PORT\" strings.");
+            return [];
+        }
+
+        private string? String(JsonElement value, string field)
+        {
+            if (value.ValueKind == JsonValueKind.String)
+            {
+                return value.GetString();
+            }
+
+            Errors.Add($"{file}: {field} must be a string.");
+            return null;
+        }
+
+        private int? Int(JsonElement value, string field)
+        {
+            if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number))
+            {
+                return number;
+            }
+
+            Errors.Add($"{file}: {field} must be a whole number.");
+            return null;
+        }
+
+        private bool? Bool(JsonElement value, string field)
+        {
+            if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return value.GetBoolean();
+            }
+
+            Errors.Add($"{file}: {field} must be true or false.");
+            return null;
+        }
+
+        private TimeSpan? Duration(JsonElement value, string field)
+        {
+            var text = value.ValueKind == JsonValueKind.String ? value.GetString()
+                : value.ValueKind == JsonValueKind.Number ? value.GetRawText() : null;
+            if (Durations.TryParse(text, out var duration, out var error))
+            {
+                return duration;
+            }
+
+            Errors.Add($"{file}: {field} {error}.");
+            return null;
+        }
+    }
+
+    /// <summary>Describes what a reload cannot apply to a running balancer (anything but its backends).</summary>
+    public static IReadOnlyList<string> NeedsRestart(LoadBalancerOptions running, LoadBalancerOptions loaded)
+    {
+        var changed = new List<string>();
+        if (!running.Listen.SequenceEqual(loaded.Listen))
+        {
+            changed.Add("listen");
+        }
+
+        if (running.Strategy != loaded.Strategy || running.RandomSeed != loaded.RandomSeed)
+        {
+            changed.Add("strategy");
+        }
+
+        if (running.ConnectTimeout != loaded.ConnectTimeout || running.MaxConnectAttempts != loaded.MaxConnectAttempts
+            || running.IdleTimeout != loaded.IdleTimeout || running.PanicMode != loaded.PanicMode)
+        {
+            changed.Add("timeouts, attempts or panic mode");
+        }
+
+        if (running.HealthCheck != loaded.HealthCheck || running.OutlierDetection != loaded.OutlierDetection)
+        {
+            changed.Add("health checks or outlier detection");
+        }
+
+        return changed;
+    }
+}
