@@ -76,17 +76,13 @@ public sealed partial class TcpLoadBalancer
         _state = step.State;
         switch (step.Decision)
         {
-            case Assignment assignment when !_connections.ContainsKey(assignment.ConnectionId):
-                // Cannot happen (connections are registered before they arrive), but if it did the
-                // backend's count must not stay up for a connection nobody will relay.
-                _feed.OnNext(new ConnectionReleased(assignment.ConnectionId));
+            case Assignment assignment:
+                Start(assignment);
                 break;
 
-            case Assignment assignment when _connections.TryGetValue(assignment.ConnectionId, out var connection):
-                Publish(new ConnectionAssigned(
-                    connection.Id, assignment.Backend.Address, assignment.Backend.ActiveConnections, assignment.Attempt));
-                connection.Backend = assignment.Backend;
-                _ = ConnectAndRelayAsync(connection, assignment);
+            case Queued queued:
+                // The client waits, unread, until the fold places it or its queue timeout rejects it.
+                Publish(new ConnectionQueued(queued.ConnectionId, queued.Position, queued.Reason));
                 break;
 
             case Rejection rejection when _connections.TryRemove(rejection.ConnectionId, out var connection):
@@ -126,7 +122,27 @@ public sealed partial class TcpLoadBalancer
             });
         }
 
-        BalancingFold.ScheduleExpiries(step, _scheduler, _feed, _ejectionTimers);
+        foreach (var placed in step.FromQueue)
+        {
+            Start(placed);
+        }
+
+        BalancingFold.ScheduleTimers(step, _options, _scheduler, _feed, _ejectionTimers);
+    }
+
+    private void Start(Assignment assignment)
+    {
+        if (!_connections.TryGetValue(assignment.ConnectionId, out var connection))
+        {
+            // Cannot happen (connections are registered before they arrive), but if it did the
+            // backend's count must not stay up for a connection nobody will relay.
+            _feed.OnNext(new ConnectionReleased(assignment.ConnectionId));
+            return;
+        }
+
+        Publish(new ConnectionAssigned(connection.Id, assignment.Backend.Address, assignment.Backend.ActiveConnections, assignment.Attempt));
+        connection.Backend = assignment.Backend;
+        _ = ConnectAndRelayAsync(connection, assignment);
     }
 
     private async Task ConnectAndRelayAsync(ClientConnection connection, Assignment assignment)

@@ -75,6 +75,9 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// <summary>Every backend with its active and total connection counts, as of the latest event.</summary>
     public BalancerSnapshot Snapshot => _state.ToSnapshot();
 
+    /// <summary>Client connections the balancer holds right now: relayed, connecting or queued.</summary>
+    internal int OpenConnections => Volatile.Read(ref _live);
+
     /// <summary>The endpoints listened on, with the ports actually bound; empty until started.</summary>
     public IReadOnlyList<IPEndPoint> ListenEndPoints => _listenEndPoints;
 

@@ -16,6 +16,7 @@ public sealed class LoopbackServer : IAsyncDisposable
     private Socket _listener;
     private Task _accepting;
     private int _accepted;
+    private int _disposed;
 
     public LoopbackServer(Func<Socket, Task> handler)
     {
@@ -79,6 +80,11 @@ public sealed class LoopbackServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         _listener.Dispose();
         foreach (var socket in _open.Keys)

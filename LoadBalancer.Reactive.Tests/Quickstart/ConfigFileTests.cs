@@ -13,7 +13,10 @@ public sealed class ConfigFileTests : IDisposable
             {
               // Comments and trailing commas are fine.
               "listen": ["127.0.0.1:0"],
-              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "healthCheck": { "enabled": false } } ],
+              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false } } ],
+              "maxConnections": 500,
+              "maxQueueLength": 50,
+              "queueTimeout": "3s",
               "strategy": "maglev",
               "seed": 7,
               "connectTimeout": "750ms",
@@ -36,6 +39,7 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal((TimeSpan.FromMilliseconds(500), 3, 4, "+PONG"), (options.HealthCheck.Interval, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Expect));
         Assert.Equal((7, TimeSpan.FromSeconds(10), 30), (options.OutlierDetection.ConsecutiveFailures, options.OutlierDetection.BaseEjectionTime, options.OutlierDetection.MaxEjectionPercent));
         Assert.Equal(TimeSpan.FromSeconds(9), settings.DrainTimeout);
+        Assert.Equal((500, 50, TimeSpan.FromSeconds(3), 10), (options.MaxConnections, options.MaxQueueLength, options.QueueTimeout, options.Backends[1].MaxConnections));
     }
 
     [Theory]

@@ -41,6 +41,7 @@ public class QuickstartArgumentsTests
         [
             "--backend", "10.0.0.5:80", "--connect-timeout", "750ms", "--idle-timeout", "0", "--connect-attempts", "5",
             "--health-interval", "500ms", "--health-timeout", "200ms", "--rise", "4", "--fall", "6", "--panic-mode",
+            "--max-connections", "100", "--max-queue", "20", "--queue-timeout", "2s",
         ]);
 
         Assert.Empty(errors);
@@ -52,6 +53,7 @@ public class QuickstartArgumentsTests
             (TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(200), 4, 6, true),
             (options.HealthCheck.Interval, options.HealthCheck.Timeout, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Enabled));
         Assert.True(options.PanicMode);
+        Assert.Equal((100, 20, TimeSpan.FromSeconds(2)), (options.MaxConnections, options.MaxQueueLength, options.QueueTimeout));
     }
 
     [Fact]

@@ -34,8 +34,17 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>Whether the backend leaves the balancer once drained (it was removed while connections were open).</summary>
     public bool Removing { get; init; }
 
-    /// <summary>Whether the backend may be given new connections: weighted, healthy, not ejected and not draining.</summary>
-    public bool Available => Weight > 0 && Healthy && !Ejected && !Draining && !Excluded;
+    /// <summary>The most connections the backend takes at once; 0 for no limit.</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>Whether the backend is at its <see cref="MaxConnections"/>.</summary>
+    public bool Full => MaxConnections > 0 && ActiveConnections >= MaxConnections;
+
+    /// <summary>Whether the backend may be given new connections: weighted, healthy, not ejected, not draining, not full.</summary>
+    public bool Available => InService && !Full;
+
+    /// <summary>Whether the backend serves at all, full or not: a connection may wait for it.</summary>
+    internal bool InService => Weight > 0 && Healthy && !Ejected && !Draining && !Excluded;
 
     /// <summary>Probes in a row that disagree with <see cref="Healthy"/>, counting towards rise or fall.</summary>
     internal int ProbeStreak { get; init; }

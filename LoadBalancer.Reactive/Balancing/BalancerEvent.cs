@@ -60,3 +60,7 @@ public sealed record DrainBackend(string Backend) : BalancerEvent;
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="Weight">The new weight, 0 to 10,000.</param>
 public sealed record ReweightBackend(string Backend, int Weight) : BalancerEvent;
+
+/// <summary>A queued connection has waited its <see cref="Configuration.LoadBalancerOptions.QueueTimeout"/>; it is rejected if still waiting.</summary>
+/// <param name="ConnectionId">The connection.</param>
+public sealed record QueueTimedOut(long ConnectionId) : BalancerEvent;

@@ -9,7 +9,13 @@ namespace LoadBalancer.Reactive.Balancing;
 /// </summary>
 internal static class BalancerReducer
 {
-    public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy) => @event switch
+    public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy)
+    {
+        var step = ReduceEvent(state, @event, policy);
+        return step.State.Queue.IsEmpty ? step : Queueing.Serve(step, policy);
+    }
+
+    private static Step ReduceEvent(BalancerState state, BalancerEvent @event, FoldPolicy policy) => @event switch
     {
         ConnectionArrived arrived => Arrive(state, arrived, policy),
         ConnectFailed failed => FailAttempt(state, failed, policy),
@@ -20,6 +26,7 @@ internal static class BalancerReducer
         RemoveBackend remove => Membership.Remove(state, remove),
         DrainBackend drain => Membership.Drain(state, drain),
         ReweightBackend reweight => Membership.Reweight(state, reweight),
+        QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         _ => new Step(state, null),
     };
 
@@ -32,16 +39,22 @@ internal static class BalancerReducer
             return new Step(state, null);
         }
 
+        // Nobody jumps the queue: while connections wait, a newcomer waits behind them.
         var decided = state with { Decisions = state.Decisions + 1 };
-        var index = Pick(state, state.Backends, arrived.ConnectionId, arrived.Client, policy);
-        if (index < 0 && policy.PanicMode)
+        if (!state.Queue.IsEmpty || Queueing.AtConnectionLimit(state, policy))
         {
-            index = Pick(state, PanicView(state.Backends), arrived.ConnectionId, arrived.Client, policy);
+            return Queueing.Enqueue(decided, arrived, state.Queue.IsEmpty ? Events.QueueReason.ConnectionLimit : state.Queue[^1].Reason, policy);
         }
 
-        return index < 0
-            ? new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable))
-            : Assign(decided, arrived.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, arrived.Client, []));
+        var index = PickWithPanic(state, arrived.ConnectionId, arrived.Client, policy);
+        if (index >= 0)
+        {
+            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, arrived.Client, []));
+        }
+
+        return state.Backends.Any(backend => backend.InService && backend.Full)
+            ? Queueing.Enqueue(decided, arrived, Events.QueueReason.BackendsFull, policy)
+            : new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable));
     }
 
     private static Step FailAttempt(BalancerState state, ConnectFailed failed, FoldPolicy policy)
@@ -155,7 +168,14 @@ internal static class BalancerReducer
         return new Step(state.WithBackend(index, backend), null, [new EjectionEnd(index, backend, ByProbe: false)]);
     }
 
-    private static Step Assign(BalancerState state, long connectionId, int index, LiveConnection live)
+    /// <summary>The strategy's pick among available backends, or in panic mode among all weighted ones; -1 for none.</summary>
+    internal static int PickWithPanic(BalancerState state, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
+    {
+        var index = Pick(state, state.Backends, connectionId, client, policy);
+        return index < 0 && policy.PanicMode ? Pick(state, PanicView(state.Backends), connectionId, client, policy) : index;
+    }
+
+    internal static Step Assign(BalancerState state, long connectionId, int index, LiveConnection live)
     {
         var backend = state.Backends[index];
         var updated = backend with

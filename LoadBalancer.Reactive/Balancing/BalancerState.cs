@@ -19,6 +19,9 @@ internal sealed record BalancerState(
     long Decisions,
     long MembershipVersion)
 {
+    /// <summary>Connections waiting for a free slot, first come first served.</summary>
+    public ImmutableList<Waiter> Queue { get; init; } = [];
+
     private FrozenDictionary<string, int> _indexByAddress = Index(Backends);
 
     public static BalancerState Create(IEnumerable<BackendOptions> backends, HealthCheckOptions? healthCheck = null) => new(
@@ -58,6 +61,7 @@ internal sealed record BalancerState(
         var healthCheck = options.HealthCheck ?? defaultHealthCheck;
         return new BackendSnapshot(options.Address, endPoint, options.Weight, ActiveConnections: 0, TotalConnections: 0)
         {
+            MaxConnections = options.MaxConnections,
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,
         };
@@ -74,3 +78,9 @@ internal sealed record BalancerState(
 /// <param name="Client">The client's address, kept for the strategy on a retry.</param>
 /// <param name="Tried">Backends (by address) already tried and failed, which a retry skips.</param>
 internal sealed record LiveConnection(string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried);
+
+/// <summary>A connection waiting in the queue.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Client">Its client's address, for the strategy when it is placed.</param>
+/// <param name="Reason">What it waits for.</param>
+internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason);

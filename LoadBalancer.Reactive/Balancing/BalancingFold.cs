@@ -79,8 +79,8 @@ public static class BalancingFold
             var initial = BalancerState.Create(options.Backends, options.HealthCheck);
             var timers = new System.Reactive.Disposables.CompositeDisposable();
             var output = BalancerPipeline.Run(feed, initial, FoldPolicy.From(options, strategy))
-                .Do(step => ScheduleExpiries(step, scheduler, feed, timers))
-                .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot(), step.Changes))
+                .Do(step => ScheduleTimers(step, options, scheduler, feed, timers))
+                .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot(), step.Changes) { FromQueue = step.FromQueue })
                 .Subscribe(observer);
             var input = events.Subscribe(feed);
             return () =>
@@ -92,9 +92,13 @@ public static class BalancingFold
         });
     }
 
-    /// <summary>Schedules the end of every ejection in <paramref name="step"/> on <paramref name="scheduler"/>.</summary>
-    internal static void ScheduleExpiries(
-        Step step, IScheduler? scheduler, IObserver<BalancerEvent> feed, System.Reactive.Disposables.CompositeDisposable timers)
+    /// <summary>
+    /// Schedules what <paramref name="step"/> asks to be timed on <paramref name="scheduler"/>: the end of
+    /// every ejection, and the queue timeout of a connection that started waiting.
+    /// </summary>
+    internal static void ScheduleTimers(
+        Step step, LoadBalancerOptions options, IScheduler? scheduler, IObserver<BalancerEvent> feed,
+        System.Reactive.Disposables.CompositeDisposable timers)
     {
         if (scheduler is null)
         {
@@ -106,11 +110,21 @@ public static class BalancingFold
             var expired = new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections);
             timers.Add(scheduler.Schedule(ejection.Duration, () => feed.OnNext(expired)));
         }
+
+        if (step.Decision is Queued queued)
+        {
+            var timedOut = new QueueTimedOut(queued.ConnectionId);
+            timers.Add(scheduler.Schedule(options.QueueTimeout, () => feed.OnNext(timedOut)));
+        }
     }
 }
 
 /// <summary>One turn of the fold, as <see cref="BalancingFold"/> reports it.</summary>
-/// <param name="Decision">What was decided about a connection: an <see cref="Assignment"/>, <see cref="Rejection"/>, <see cref="Failure"/>, <see cref="Release"/>, or null.</param>
+/// <param name="Decision">What was decided about the event's connection: an <see cref="Assignment"/>, <see cref="Queued"/>, <see cref="Rejection"/>, <see cref="Failure"/>, <see cref="Release"/>, or null.</param>
 /// <param name="Snapshot">Every backend's health and counts after the event.</param>
 /// <param name="Changes">What changed about backends as a whole: <see cref="HealthChange"/>, <see cref="Ejection"/>, <see cref="EjectionEnd"/>.</param>
-public sealed record BalancingStep(Decision? Decision, BalancerSnapshot Snapshot, IReadOnlyList<BackendChange> Changes);
+public sealed record BalancingStep(Decision? Decision, BalancerSnapshot Snapshot, IReadOnlyList<BackendChange> Changes)
+{
+    /// <summary>Queued connections this event made room for, placed in queue order.</summary>
+    public IReadOnlyList<Assignment> FromQueue { get; init; } = [];
+}

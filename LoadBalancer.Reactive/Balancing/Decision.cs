@@ -18,6 +18,16 @@ public sealed record Assignment(long ConnectionId, int BackendIndex, BackendSnap
 /// <param name="Reason">Why.</param>
 public sealed record Rejection(long ConnectionId, Events.RejectionReason Reason) : Decision(ConnectionId);
 
+/// <summary>
+/// No slot is free (the connection limit is reached, or every backend that serves is full): the
+/// connection waits, first come first served. Whoever runs the fold schedules its
+/// <see cref="QueueTimedOut"/>.
+/// </summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Position">Its place in the queue, from 1.</param>
+/// <param name="Reason">What it waits for.</param>
+public sealed record Queued(long ConnectionId, int Position, Events.QueueReason Reason) : Decision(ConnectionId);
+
 /// <summary>Every attempt to connect the connection failed, or no untried backend was left: it is closed.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="BackendIndex">The last backend tried.</param>
@@ -87,4 +97,7 @@ public enum MembershipChangeKind
 internal readonly record struct Step(BalancerState State, Decision? Decision, ImmutableArray<BackendChange> Changes = default)
 {
     public ImmutableArray<BackendChange> Changes { get; init; } = Changes.IsDefault ? [] : Changes;
+
+    /// <summary>Queued connections this event made room for, placed in queue order.</summary>
+    public ImmutableArray<Assignment> FromQueue { get; init; } = [];
 }

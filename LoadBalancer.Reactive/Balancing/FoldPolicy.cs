@@ -13,11 +13,21 @@ internal sealed record FoldPolicy(
     ILoadBalancingStrategy Strategy, Random Random, int MaxConnectAttempts, OutlierDetectionOptions Outliers, bool PanicMode,
     HealthCheckOptions? HealthCheck = null)
 {
+    /// <summary>Connections relayed (or connecting) at once, at most; 0 for no limit.</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>Connections that may wait for a slot; 0 refuses at once.</summary>
+    public int MaxQueueLength { get; init; }
+
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,
         options.RandomSeed is { } seed ? new Random(seed) : new Random(),
         options.MaxConnectAttempts,
         options.OutlierDetection,
         options.PanicMode,
-        options.HealthCheck);
+        options.HealthCheck)
+    {
+        MaxConnections = options.MaxConnections,
+        MaxQueueLength = options.MaxQueueLength,
+    };
 }

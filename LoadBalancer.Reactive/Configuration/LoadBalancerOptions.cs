@@ -62,6 +62,22 @@ public sealed record LoadBalancerOptions
     public OutlierDetectionOptions OutlierDetection { get; init; } = new();
 
     /// <summary>
+    /// The most client connections relayed (or connecting) at once; 0 (the default) for no limit. At the
+    /// limit a new connection waits in the queue (see <see cref="MaxQueueLength"/>) or is refused.
+    /// </summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>
+    /// How many connections may wait for a slot (at <see cref="MaxConnections"/>, or when every backend is at
+    /// its own <see cref="BackendOptions.MaxConnections"/>), served first come first served. 0 (the default)
+    /// refuses them at once.
+    /// </summary>
+    public int MaxQueueLength { get; init; }
+
+    /// <summary>How long a connection may wait in the queue before it is refused. Default: 5 seconds.</summary>
+    public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// What happens when no backend is available (all unhealthy or ejected). False (the default): reject
     /// the connection at once. True: panic mode, spread it over every weighted backend as if all were
     /// healthy, on the theory that a wrong health verdict is likelier than every backend being down.
@@ -106,6 +122,9 @@ public sealed record BackendOptions
     /// configured but sends it no new connections. Default: 1.
     /// </summary>
     public int Weight { get; init; } = 1;
+
+    /// <summary>The most connections this backend takes at once; 0 (the default) for no limit.</summary>
+    public int MaxConnections { get; init; }
 
     /// <summary>Active health checks for this backend; null (the default) uses <see cref="LoadBalancerOptions.HealthCheck"/>.</summary>
     public HealthCheckOptions? HealthCheck { get; init; }

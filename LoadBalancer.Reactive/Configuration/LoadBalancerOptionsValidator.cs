@@ -50,6 +50,21 @@ public static class LoadBalancerOptionsValidator
             errors.Add($"MaxConnectAttempts must be at least 1, but is {options.MaxConnectAttempts}.");
         }
 
+        if (options.MaxConnections < 0)
+        {
+            errors.Add($"MaxConnections must be zero (no limit) or positive, but is {options.MaxConnections}.");
+        }
+
+        if (options.MaxQueueLength < 0)
+        {
+            errors.Add($"MaxQueueLength must be zero (no queue) or positive, but is {options.MaxQueueLength}.");
+        }
+
+        if (options.QueueTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"QueueTimeout must be positive, but is {options.QueueTimeout}.");
+        }
+
         if (options.IdleTimeout < TimeSpan.Zero)
         {
             errors.Add($"IdleTimeout must be zero (never) or positive, but is {options.IdleTimeout}.");
@@ -201,6 +216,11 @@ public static class LoadBalancerOptionsValidator
             if (backend.Weight is < 0 or > MaxWeight)
             {
                 errors.Add($"{field}[{i}] '{backend.Address}' has weight {backend.Weight}, outside 0-{MaxWeight}.");
+            }
+
+            if (backend.MaxConnections < 0)
+            {
+                errors.Add($"{field}[{i}] '{backend.Address}' has MaxConnections {backend.MaxConnections}; it must be zero (no limit) or positive.");
             }
 
             if (backend.HealthCheck is { } healthCheck)

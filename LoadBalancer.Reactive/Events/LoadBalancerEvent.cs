@@ -146,6 +146,31 @@ public enum CompletionReason
 /// <summary>Why a connection was rejected.</summary>
 public enum RejectionReason
 {
-    /// <summary>No backend was available.</summary>
+    /// <summary>No backend was available (all down, ejected, draining or weighted 0).</summary>
     NoBackendAvailable,
+
+    /// <summary>The balancer was at <c>MaxConnections</c> and its queue was full (or off).</summary>
+    ConnectionLimitReached,
+
+    /// <summary>Every backend that serves was at its <c>MaxConnections</c> and the queue was full (or off).</summary>
+    AllBackendsFull,
+
+    /// <summary>The connection waited in the queue for <c>QueueTimeout</c> without a slot coming free.</summary>
+    QueueTimeout,
 }
+
+/// <summary>What a queued connection waits for.</summary>
+public enum QueueReason
+{
+    /// <summary>A free slot under the balancer's <c>MaxConnections</c>.</summary>
+    ConnectionLimit,
+
+    /// <summary>A backend with room under its <c>MaxConnections</c>.</summary>
+    BackendsFull,
+}
+
+/// <summary>No slot was free, so the connection waits in the queue (its client is not read meanwhile).</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Position">Its place in the queue, from 1.</param>
+/// <param name="Reason">What it waits for.</param>
+public sealed record ConnectionQueued(long ConnectionId, int Position, QueueReason Reason) : LoadBalancerEvent;

@@ -89,6 +89,9 @@ internal static class ConfigFile
                     "connectAttempts" => options with { MaxConnectAttempts = Int(value, "connectAttempts") ?? options.MaxConnectAttempts },
                     "idleTimeout" => options with { IdleTimeout = Duration(value, "idleTimeout") ?? options.IdleTimeout },
                     "panicMode" => options with { PanicMode = Bool(value, "panicMode") ?? false },
+                    "maxConnections" => options with { MaxConnections = Int(value, "maxConnections") ?? 0 },
+                    "maxQueueLength" => options with { MaxQueueLength = Int(value, "maxQueueLength") ?? 0 },
+                    "queueTimeout" => options with { QueueTimeout = Duration(value, "queueTimeout") ?? options.QueueTimeout },
                     "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },
                     "outlierDetection" => options with { OutlierDetection = Outliers(value) },
                     "drainTimeout" => options,
@@ -148,8 +151,11 @@ internal static class ConfigFile
                     case "healthCheck":
                         backend = backend with { HealthCheck = HealthCheck(setting.Value, $"{field}.healthCheck") };
                         break;
+                    case "maxConnections":
+                        backend = backend with { MaxConnections = Int(setting.Value, $"{field}.maxConnections") ?? 0 };
+                        break;
                     default:
-                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, healthCheck).");
+                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck).");
                         break;
                 }
             }
@@ -299,6 +305,12 @@ internal static class ConfigFile
             || running.IdleTimeout != loaded.IdleTimeout || running.PanicMode != loaded.PanicMode)
         {
             changed.Add("timeouts, attempts or panic mode");
+        }
+
+        if (running.MaxConnections != loaded.MaxConnections || running.MaxQueueLength != loaded.MaxQueueLength
+            || running.QueueTimeout != loaded.QueueTimeout)
+        {
+            changed.Add("connection limits or the queue");
         }
 
         if (running.HealthCheck != loaded.HealthCheck || running.OutlierDetection != loaded.OutlierDetection)

@@ -39,6 +39,7 @@ internal static class EventPrinter
             BackendReturned { ByProbe: true } e => $"backend {e.Backend} is back (a health check passed)",
             BackendReturned e => $"backend {e.Backend} is back (its ejection ended)",
             ConnectionRejected e => $"#{e.ConnectionId} REJECTED from {e.Client}: {e.Reason}",
+            ConnectionQueued e => $"#{e.ConnectionId} waits in the queue at place {e.Position} ({e.Reason})",
             AcceptFailed e => $"accept failed on {e.Listener}: {e.Message}",
             SubscriberFaulted e => $"an event subscriber threw: {e.Exception.Message}",
             EventsDropped e => $"{e.Count} event(s) dropped: the printer fell behind",

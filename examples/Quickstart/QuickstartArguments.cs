@@ -58,6 +58,9 @@ internal static class QuickstartArguments
           --health-timeout D          how long one probe may take (default 1s)
           --rise N                    good probes in a row to mark a backend up (default 2)
           --fall N                    failed probes in a row to mark it down (default 3)
+          --max-connections N         the most client connections at once; 0 for no limit (default 0)
+          --max-queue N               connections that may wait for a slot; 0 refuses them (default 0)
+          --queue-timeout D           how long a connection may wait in the queue (default 5s)
           --no-health-checks          do not probe backends
           --panic-mode                when no backend is available, use them all rather than reject
 
@@ -163,6 +166,15 @@ internal static class QuickstartArguments
                     break;
                 case "--connect-attempts":
                     Count(args, ref i, arg, errors, tuning, (o, n) => o with { MaxConnectAttempts = n });
+                    break;
+                case "--max-connections":
+                    Count(args, ref i, arg, errors, tuning, (o, n) => o with { MaxConnections = n });
+                    break;
+                case "--max-queue":
+                    Count(args, ref i, arg, errors, tuning, (o, n) => o with { MaxQueueLength = n });
+                    break;
+                case "--queue-timeout":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { QueueTimeout = d });
                     break;
                 case "--rise":
                     Count(args, ref i, arg, errors, tuning, (o, n) => o with { HealthCheck = o.HealthCheck with { Rise = n } });
