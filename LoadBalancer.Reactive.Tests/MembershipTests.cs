@@ -109,6 +109,51 @@ public class MembershipTests
     }
 
     [Fact]
+    public async Task RemoveBackendWithCloseAfter_CutsWhatIsStillOpenAtTheDeadline_InVirtualTime()
+    {
+        var scheduler = new TestScheduler();
+        await using var a = LoopbackServer.Echo();
+        await using var b = LoopbackServer.Echo();
+        var balancer = new TcpLoadBalancer(
+            new LoadBalancerOptions
+            {
+                Listen = ["127.0.0.1:0"],
+                Backends = [new(a.Address), new(b.Address)],
+                CustomStrategy = new FirstAvailable(),
+                HealthCheck = Balancers.NoHealthChecks,
+            },
+            scheduler);
+        await using var _ = balancer;
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+        using var events = new EventRecorder(balancer.Events);
+        var clients = new List<Socket>();
+        for (var i = 0; i < 3; i++)
+        {
+            clients.Add(await Loopback.ConnectAsync(balancer.ListenEndPoints[0]));
+        }
+
+        await events.WaitForAsync<BackendConnected>(3);
+        balancer.RemoveBackend(a.Address, closeAfter: TimeSpan.FromSeconds(10));
+        await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Kind == MembershipChangeKind.DrainStarted);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(10).Ticks - 1);
+        await Loopback.SendAllAsync(clients[0], "still open"u8.ToArray());
+        var buffer = new byte[10];
+        Assert.Equal(10, await clients[0].ReceiveAsync(buffer.AsMemory(), SocketFlags.None).AsTask().WaitAsync(Loopback.Timeout));
+
+        scheduler.AdvanceBy(1);
+        foreach (var client in clients)
+        {
+            await Assert.ThrowsAsync<SocketException>(() => Loopback.ReadToEndAsync(client));
+            client.Dispose();
+        }
+
+        await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Kind == MembershipChangeKind.Left);
+        Assert.Equal([b.Address], balancer.Snapshot.Backends.Select(backend => backend.Address));
+        Assert.All(await events.WaitForAsync<ConnectionCompleted>(3), c => Assert.Equal(CompletionReason.Aborted, c.Reason));
+    }
+
+    [Fact]
     public async Task MembershipCalls_WithBadInput_SayWhatIsWrong()
     {
         await using var a = LoopbackServer.Named();

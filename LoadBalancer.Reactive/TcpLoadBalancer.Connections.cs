@@ -113,6 +113,12 @@ public sealed partial class TcpLoadBalancer
                 continue;
             }
 
+            if (change is SlowStartStep)
+            {
+                // Timed by ScheduleTimers below; hosts see the ramp in the snapshot.
+                continue;
+            }
+
             Publish(change switch
             {
                 HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy),

@@ -34,6 +34,16 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>Whether the backend leaves the balancer once drained (it was removed while connections were open).</summary>
     public bool Removing { get; init; }
 
+    /// <summary>
+    /// How far the backend has ramped up after joining or coming back, in percent (100 when slow start is
+    /// off or done). Weighted strategies use its weight times this; least connections counts it as that
+    /// share of a backend's capacity.
+    /// </summary>
+    public int SlowStartPercent { get; init; } = 100;
+
+    /// <summary>The weight strategies use: <see cref="Weight"/> scaled by <see cref="SlowStartPercent"/>, in hundredths.</summary>
+    public long EffectiveWeight => (long)Weight * SlowStartPercent;
+
     /// <summary>The most connections the backend takes at once; 0 for no limit.</summary>
     public int MaxConnections { get; init; }
 

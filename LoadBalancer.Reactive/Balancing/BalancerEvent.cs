@@ -64,3 +64,7 @@ public sealed record ReweightBackend(string Backend, int Weight) : BalancerEvent
 /// <summary>A queued connection has waited its <see cref="Configuration.LoadBalancerOptions.QueueTimeout"/>; it is rejected if still waiting.</summary>
 /// <param name="ConnectionId">The connection.</param>
 public sealed record QueueTimedOut(long ConnectionId) : BalancerEvent;
+
+/// <summary>The next step of a backend's slow start is due (the runner times it, after a <see cref="SlowStartStep"/>).</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+public sealed record SlowStartTick(string Backend) : BalancerEvent;

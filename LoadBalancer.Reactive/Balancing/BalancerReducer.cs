@@ -11,7 +11,7 @@ internal static class BalancerReducer
 {
     public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy)
     {
-        var step = ReduceEvent(state, @event, policy);
+        var step = SlowStart.Begin(ReduceEvent(state, @event, policy), policy);
         return step.State.Queue.IsEmpty ? step : Queueing.Serve(step, policy);
     }
 
@@ -27,6 +27,7 @@ internal static class BalancerReducer
         DrainBackend drain => Membership.Drain(state, drain),
         ReweightBackend reweight => Membership.Reweight(state, reweight),
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
+        SlowStartTick tick => SlowStart.Tick(state, tick, policy),
         _ => new Step(state, null),
     };
 

@@ -94,7 +94,7 @@ public static class BalancingFold
 
     /// <summary>
     /// Schedules what <paramref name="step"/> asks to be timed on <paramref name="scheduler"/>: the end of
-    /// every ejection, and the queue timeout of a connection that started waiting.
+    /// every ejection, the next step of every slow start, and the queue timeout of a connection that started waiting.
     /// </summary>
     internal static void ScheduleTimers(
         Step step, LoadBalancerOptions options, IScheduler? scheduler, IObserver<BalancerEvent> feed,
@@ -109,6 +109,15 @@ public static class BalancingFold
         {
             var expired = new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections);
             timers.Add(scheduler.Schedule(ejection.Duration, () => feed.OnNext(expired)));
+        }
+
+        foreach (var ramp in step.Changes.OfType<SlowStartStep>())
+        {
+            if (ramp.NextStepIn is { } due)
+            {
+                var tick = new SlowStartTick(ramp.Backend.Address);
+                timers.Add(scheduler.Schedule(due, () => feed.OnNext(tick)));
+            }
         }
 
         if (step.Decision is Queued queued)

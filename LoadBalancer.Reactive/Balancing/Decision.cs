@@ -66,6 +66,15 @@ public sealed record Ejection(int BackendIndex, BackendSnapshot Backend, TimeSpa
 /// <param name="ByProbe">True when a successful health probe ended it early; false when its time ran out.</param>
 public sealed record EjectionEnd(int BackendIndex, BackendSnapshot Backend, bool ByProbe) : BackendChange(BackendIndex, Backend);
 
+/// <summary>
+/// A backend's slow start moved on (see <see cref="BackendSnapshot.SlowStartPercent"/>). Whoever runs
+/// the fold schedules a <see cref="SlowStartTick"/> after <paramref name="NextStepIn"/>, unless it is null (done).
+/// </summary>
+/// <param name="BackendIndex">The backend's position among the members.</param>
+/// <param name="Backend">The backend after the step.</param>
+/// <param name="NextStepIn">When the next step is due; null once at 100%.</param>
+public sealed record SlowStartStep(int BackendIndex, BackendSnapshot Backend, TimeSpan? NextStepIn) : BackendChange(BackendIndex, Backend);
+
 /// <summary>A backend joined, changed weight, started or finished draining, or left.</summary>
 /// <param name="BackendIndex">The backend's position among the members (for <see cref="MembershipChangeKind.Left"/>, where it was).</param>
 /// <param name="Backend">The backend after the change.</param>

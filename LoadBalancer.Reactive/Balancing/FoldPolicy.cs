@@ -19,6 +19,9 @@ internal sealed record FoldPolicy(
     /// <summary>Connections that may wait for a slot; 0 refuses at once.</summary>
     public int MaxQueueLength { get; init; }
 
+    /// <summary>How long a backend takes to ramp up after joining or coming back; zero for no slow start.</summary>
+    public TimeSpan SlowStart { get; init; }
+
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,
         options.RandomSeed is { } seed ? new Random(seed) : new Random(),
@@ -29,5 +32,6 @@ internal sealed record FoldPolicy(
     {
         MaxConnections = options.MaxConnections,
         MaxQueueLength = options.MaxQueueLength,
+        SlowStart = options.SlowStart,
     };
 }

@@ -2,7 +2,7 @@ namespace LoadBalancer.Reactive.Balancing;
 
 /// <summary>
 /// Picks an available backend at random, in proportion to its weight (uniformly when the weights are
-/// equal), using the fold's seeded <see cref="BalancingContext.Random"/>.
+/// equal; scaled by slow start), using the fold's seeded <see cref="BalancingContext.Random"/>.
 /// </summary>
 internal sealed class RandomStrategy : ILoadBalancingStrategy
 {
@@ -17,7 +17,7 @@ internal sealed class RandomStrategy : ILoadBalancingStrategy
         {
             if (index != excluded && backends[index].Available)
             {
-                total += backends[index].Weight;
+                total += backends[index].EffectiveWeight;
             }
         }
 
@@ -31,7 +31,7 @@ internal sealed class RandomStrategy : ILoadBalancingStrategy
         {
             if (index != excluded && backends[index].Available)
             {
-                ticket -= backends[index].Weight;
+                ticket -= backends[index].EffectiveWeight;
                 if (ticket < 0)
                 {
                     return index;

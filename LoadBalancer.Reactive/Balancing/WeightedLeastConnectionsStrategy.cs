@@ -8,7 +8,7 @@ internal sealed class WeightedLeastConnectionsStrategy : ILoadBalancingStrategy,
 {
     public int Pick(in BalancingContext context) => LeastLoaded.Pick<WeightedLeastConnectionsStrategy>(context);
 
-    // a.Active / a.Weight < b.Active / b.Weight, compared without division or rounding.
+    // a.Active / a.Weight < b.Active / b.Weight (weights scaled by slow start), compared without division.
     public static bool LessLoaded(BackendSnapshot candidate, BackendSnapshot best) =>
-        (long)candidate.ActiveConnections * best.Weight < (long)best.ActiveConnections * candidate.Weight;
+        candidate.ActiveConnections * best.EffectiveWeight < best.ActiveConnections * candidate.EffectiveWeight;
 }

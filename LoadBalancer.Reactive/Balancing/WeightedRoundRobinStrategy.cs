@@ -31,8 +31,8 @@ internal sealed class WeightedRoundRobinStrategy : ILoadBalancingStrategy
                 continue;
             }
 
-            _scores[index] += backend.Weight;
-            total += backend.Weight;
+            _scores[index] += backend.EffectiveWeight;
+            total += backend.EffectiveWeight;
             if (best < 0 || _scores[index] > _scores[best])
             {
                 best = index;

@@ -74,6 +74,14 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public int MaxQueueLength { get; init; }
 
+    /// <summary>
+    /// Slow start: a backend that joins, or comes back to health or from ejection, ramps from a tenth of its
+    /// capacity to all of it over this window, in ten steps on the scheduler (HAProxy's <c>slowstart</c>).
+    /// Weighted strategies scale its weight; least connections counts it as that share of a backend; the
+    /// hashing strategies are not affected. <see cref="TimeSpan.Zero"/> (the default) turns it off.
+    /// </summary>
+    public TimeSpan SlowStart { get; init; }
+
     /// <summary>How long a connection may wait in the queue before it is refused. Default: 5 seconds.</summary>
     public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -91,6 +91,7 @@ internal static class ConfigFile
                     "panicMode" => options with { PanicMode = Bool(value, "panicMode") ?? false },
                     "maxConnections" => options with { MaxConnections = Int(value, "maxConnections") ?? 0 },
                     "maxQueueLength" => options with { MaxQueueLength = Int(value, "maxQueueLength") ?? 0 },
+                    "slowStart" => options with { SlowStart = Duration(value, "slowStart") ?? TimeSpan.Zero },
                     "queueTimeout" => options with { QueueTimeout = Duration(value, "queueTimeout") ?? options.QueueTimeout },
                     "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },
                     "outlierDetection" => options with { OutlierDetection = Outliers(value) },
@@ -308,9 +309,9 @@ internal static class ConfigFile
         }
 
         if (running.MaxConnections != loaded.MaxConnections || running.MaxQueueLength != loaded.MaxQueueLength
-            || running.QueueTimeout != loaded.QueueTimeout)
+            || running.QueueTimeout != loaded.QueueTimeout || running.SlowStart != loaded.SlowStart)
         {
-            changed.Add("connection limits or the queue");
+            changed.Add("connection limits, the queue or slow start");
         }
 
         if (running.HealthCheck != loaded.HealthCheck || running.OutlierDetection != loaded.OutlierDetection)
