@@ -41,6 +41,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private IDisposable? _accepting;
     private IDisposable? _folding;
     private ActiveHealthChecker? _healthChecker;
+    private IDisposable? _discovery;
     private bool _started;
     private volatile bool _stopping;
 
@@ -132,6 +133,11 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
                 .Select(client => (Listener: listener, Client: client)))
             .Merge()
             .Subscribe(accepted => OnAcceptedSafely(accepted.Listener, accepted.Client));
+        if (_options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_options.Backends))
+        {
+            _discovery = FollowBackends(Discovery.DnsDiscovery.Watch(_options.Backends, _options.DnsRefreshInterval, _scheduler));
+        }
+
         Publish(new BalancerStarted([.. _listenEndPoints]));
         return Task.CompletedTask;
     }
@@ -163,6 +169,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 
         _accepting?.Dispose();
         _listeners.ForEach(listener => listener.Dispose());
+        _discovery?.Dispose();
         _healthChecker?.Dispose();
 
         if (!_idle.Task.IsCompleted)

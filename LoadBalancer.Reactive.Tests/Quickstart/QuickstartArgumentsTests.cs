@@ -41,7 +41,7 @@ public class QuickstartArgumentsTests
         [
             "--backend", "10.0.0.5:80", "--connect-timeout", "750ms", "--idle-timeout", "0", "--connect-attempts", "5",
             "--health-interval", "500ms", "--health-timeout", "200ms", "--rise", "4", "--fall", "6", "--panic-mode",
-            "--max-connections", "100", "--max-queue", "20", "--queue-timeout", "2s", "--slow-start", "30s",
+            "--max-connections", "100", "--max-queue", "20", "--queue-timeout", "2s", "--slow-start", "30s", "--dns-refresh", "15s",
         ]);
 
         Assert.Empty(errors);
@@ -54,7 +54,7 @@ public class QuickstartArgumentsTests
             (options.HealthCheck.Interval, options.HealthCheck.Timeout, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Enabled));
         Assert.True(options.PanicMode);
         Assert.Equal((100, 20, TimeSpan.FromSeconds(2)), (options.MaxConnections, options.MaxQueueLength, options.QueueTimeout));
-        Assert.Equal(TimeSpan.FromSeconds(30), options.SlowStart);
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(15)), (options.SlowStart, options.DnsRefreshInterval));
     }
 
     [Fact]

@@ -82,6 +82,13 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public TimeSpan SlowStart { get; init; }
 
+    /// <summary>
+    /// When backends are written <c>name:port</c>, re-resolve the names this often: each address becomes a
+    /// backend, new ones join, vanished ones are drained (see <see cref="Discovery.DnsDiscovery"/>).
+    /// <see cref="TimeSpan.Zero"/> (the default) resolves a name at each connect instead.
+    /// </summary>
+    public TimeSpan DnsRefreshInterval { get; init; }
+
     /// <summary>How long a connection may wait in the queue before it is refused. Default: 5 seconds.</summary>
     public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

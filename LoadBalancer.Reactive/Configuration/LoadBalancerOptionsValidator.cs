@@ -60,6 +60,11 @@ public static class LoadBalancerOptionsValidator
             errors.Add($"MaxQueueLength must be zero (no queue) or positive, but is {options.MaxQueueLength}.");
         }
 
+        if (options.DnsRefreshInterval < TimeSpan.Zero)
+        {
+            errors.Add($"DnsRefreshInterval must be zero (off) or positive, but is {options.DnsRefreshInterval}.");
+        }
+
         if (options.SlowStart < TimeSpan.Zero)
         {
             errors.Add($"SlowStart must be zero (off) or positive, but is {options.SlowStart}.");

@@ -91,6 +91,7 @@ internal static class ConfigFile
                     "panicMode" => options with { PanicMode = Bool(value, "panicMode") ?? false },
                     "maxConnections" => options with { MaxConnections = Int(value, "maxConnections") ?? 0 },
                     "maxQueueLength" => options with { MaxQueueLength = Int(value, "maxQueueLength") ?? 0 },
+                    "dnsRefresh" => options with { DnsRefreshInterval = Duration(value, "dnsRefresh") ?? TimeSpan.Zero },
                     "slowStart" => options with { SlowStart = Duration(value, "slowStart") ?? TimeSpan.Zero },
                     "queueTimeout" => options with { QueueTimeout = Duration(value, "queueTimeout") ?? options.QueueTimeout },
                     "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },

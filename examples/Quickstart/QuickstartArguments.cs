@@ -61,6 +61,8 @@ internal static class QuickstartArguments
           --max-connections N         the most client connections at once; 0 for no limit (default 0)
           --max-queue N               connections that may wait for a slot; 0 refuses them (default 0)
           --queue-timeout D           how long a connection may wait in the queue (default 5s)
+          --dns-refresh D             re-resolve backends written name:port this often; each address
+                                      becomes a backend, vanished ones are drained (default off)
           --slow-start D              ramp a backend that joins or comes back up over this window (default off)
           --no-health-checks          do not probe backends
           --panic-mode                when no backend is available, use them all rather than reject
@@ -173,6 +175,9 @@ internal static class QuickstartArguments
                     break;
                 case "--max-queue":
                     Count(args, ref i, arg, errors, tuning, (o, n) => o with { MaxQueueLength = n });
+                    break;
+                case "--dns-refresh":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { DnsRefreshInterval = d });
                     break;
                 case "--slow-start":
                     Duration(args, ref i, arg, errors, tuning, (o, d) => o with { SlowStart = d });
