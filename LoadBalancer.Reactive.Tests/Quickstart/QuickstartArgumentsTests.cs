@@ -58,6 +58,14 @@ public class QuickstartArgumentsTests
     }
 
     [Fact]
+    public void Parse_Quiet_LeavesOutPerConnectionLines()
+    {
+        Assert.True(QuickstartArguments.Parse(["--quiet"]).Settings!.Quiet);
+        Assert.True(EventPrinter.IsPerConnection(new Reactive.Events.ConnectionAccepted(1, new System.Net.IPEndPoint(0, 1), new System.Net.IPEndPoint(0, 2))));
+        Assert.False(EventPrinter.IsPerConnection(new Reactive.Events.BackendHealthChanged("10.0.0.1:80", false)));
+    }
+
+    [Fact]
     public void Parse_NoHealthChecks_TurnsThemOff()
     {
         var (settings, _) = QuickstartArguments.Parse(["--no-health-checks"]);

@@ -8,6 +8,10 @@ namespace Quickstart;
 /// <summary>Turns balancer events into one readable line each.</summary>
 internal static class EventPrinter
 {
+    /// <summary>Whether the event is about one connection (left out by --quiet), rather than a backend or the balancer.</summary>
+    public static bool IsPerConnection(LoadBalancerEvent @event) => @event is ConnectionAccepted or ConnectionAssigned or BackendConnected
+        or ConnectionCompleted or ConnectionQueued or ConnectAttemptFailed;
+
     public static string Format(LoadBalancerEvent @event)
     {
         var time = @event.Timestamp.ToLocalTime().ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);

@@ -1,4 +1,5 @@
 using LoadBalancer.Reactive;
+using System.Reactive.Linq;
 using LoadBalancer.Reactive.Configuration;
 
 namespace Quickstart;
@@ -86,7 +87,8 @@ internal static class QuickstartApp
             });
             await using var balancer = new TcpLoadBalancer(options);
             var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var printing = balancer.Events.Subscribe(
+            var events = settings.Quiet ? balancer.Events.Where(@event => !EventPrinter.IsPerConnection(@event)) : balancer.Events;
+            using var printing = events.Subscribe(
                 @event => output.WriteLine(EventPrinter.Format(@event)), _ => printed.TrySetResult(), printed.SetResult);
             await balancer.StartAsync(stop);
             output.WriteLine(

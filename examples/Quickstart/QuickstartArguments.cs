@@ -22,6 +22,9 @@ internal sealed record QuickstartSettings(
     /// <summary>No backends from flags (the file's, or else the demo backends, are used).</summary>
     public bool Demo => Backends.Count == 0;
 
+    /// <summary>Print backend and lifecycle events only, not a line per connection event (--quiet).</summary>
+    public bool Quiet { get; init; }
+
     /// <summary>The JSON configuration file, from --config.</summary>
     public string? ConfigPath { get; init; }
 
@@ -68,6 +71,7 @@ internal static class QuickstartArguments
           --panic-mode                when no backend is available, use them all rather than reject
 
         Durations are written like 500ms, 2s, 1m or 1h.
+          --quiet                     print backend and lifecycle events only, not every connection's
           --config FILE               read settings from a JSON file (flags override it); on SIGHUP or
                                       when the file changes, apply its backends and weights live
           --drain-timeout D           on Ctrl+C / SIGTERM, let open connections finish this long (default 5s)
@@ -88,6 +92,7 @@ internal static class QuickstartArguments
         TimeSpan? drain = null;
         int? seed = null;
         var help = false;
+        var quiet = false;
         var tuning = new List<Func<LoadBalancerOptions, LoadBalancerOptions>>();
 
         for (var i = 0; i < args.Count; i++)
@@ -137,6 +142,9 @@ internal static class QuickstartArguments
                         }
                     }
 
+                    break;
+                case "--quiet":
+                    quiet = true;
                     break;
                 case "--config":
                     config = TakeValue(args, ref i, arg, errors) ?? config;
@@ -217,6 +225,7 @@ internal static class QuickstartArguments
         {
             ConfigPath = config,
             DrainTimeout = drain,
+            Quiet = quiet,
             Tuning = options => tuning.Aggregate(options, (current, apply) => apply(current)),
         }, errors);
     }

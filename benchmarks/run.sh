@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Side by side on 127.0.0.1: HAProxy, nginx (stream) and LoadBalancer.Reactive in TCP mode with least
+# connections, each pinned to core 0, against the same backends and load generators pinned to core 1.
+# Measures keep-alive requests/s with p50/p99 (wrk, 50 connections), new connections/s (one request per
+# connection), bulk throughput each way (iperf3), and memory per idle relayed connection (5,000 held),
+# and prints one markdown table with each figure's ratio to HAProxy. Installs what it needs, stops
+# everything it started by PID, and takes about three minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${DURATION:-10}
+TARGETS=${TARGETS:-direct haproxy nginx ours}   # a subset, such as TARGETS="haproxy ours", for a quicker look
+IDLE=${IDLE:-5000}
+WORK=$(mktemp -d /tmp/lb-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need haproxy || ! need nginx || ! need wrk || ! need iperf3 || [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
+  echo "installing haproxy, nginx with the stream module, wrk and iperf3..." >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx libnginx-mod-stream wrk iperf3 >/dev/null
+fi
+ulimit -n "$(ulimit -Hn)"   # as many descriptors as this machine allows (5,000 held connections need ~10,000)
+
+echo "building LoadBalancer.Reactive (Release)..." >&2
+dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
+OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
+
+start() { # start NAME COMMAND...: runs it in the background, remembers its PID
+  local name=$1; shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  echo $! >"$WORK/$name.pid"
+}
+
+wait_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on port $1; see $WORK" >&2
+  return 1
+}
+
+# The backends, on core 1: three tiny HTTP servers in one nginx, and an iperf3 server.
+cat >"$WORK/backends.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/backends.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  client_header_timeout 300s;
+  server {
+    listen 127.0.0.1:9101; listen 127.0.0.1:9102; listen 127.0.0.1:9103;
+    location / { return 200 "hello\n"; }
+  }
+}
+CONF
+start backends taskset -c 1 nginx -p "$WORK" -c "$WORK/backends.conf" -e "$WORK/backends-error.log"
+start iperf taskset -c 1 iperf3 -s -p 5201
+
+# The balancers, each on core 0, each with a listener for HTTP and one for iperf3.
+cat >"$WORK/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 9000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend http
+  bind 127.0.0.1:9001
+  default_backend http
+backend http
+  balance leastconn
+  server b1 127.0.0.1:9101
+  server b2 127.0.0.1:9102
+  server b3 127.0.0.1:9103
+frontend bulk
+  bind 127.0.0.1:9011
+  default_backend bulk
+backend bulk
+  server i1 127.0.0.1:5201
+CONF
+cat >"$WORK/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1;
+daemon off;
+pid $WORK/nginx.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 9000; }
+stream {
+  upstream http { least_conn; server 127.0.0.1:9101; server 127.0.0.1:9102; server 127.0.0.1:9103; }
+  upstream bulk { server 127.0.0.1:5201; }
+  server { listen 127.0.0.1:9002; proxy_pass http; proxy_timeout 1h; }
+  server { listen 127.0.0.1:9012; proxy_pass bulk; proxy_timeout 1h; }
+}
+CONF
+start haproxy taskset -c 0 haproxy -db -f "$WORK/haproxy.cfg"
+start nginx taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log"
+OURS_FLAGS=(--strategy least-connections --no-health-checks --quiet)
+start ours taskset -c 0 dotnet "$OURS" --listen 127.0.0.1:9003 --backend 127.0.0.1:9101 --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}"
+start ours-bulk taskset -c 0 dotnet "$OURS" --listen 127.0.0.1:9013 --backend 127.0.0.1:5201 "${OURS_FLAGS[@]}"
+for port in 9101 5201 9001 9011 9002 9012 9003 9013; do wait_port $port; done
+
+# The process that holds the relayed connections: nginx's worker, not its master.
+holder_pid() {
+  case $1 in
+    haproxy) cat "$WORK/haproxy.pid" ;;
+    nginx) pgrep -P "$(cat "$WORK/nginx.pid")" | head -1 ;;
+    ours) cat "$WORK/ours.pid" ;;
+  esac
+}
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+wrk_run() { # wrk_run PORT [EXTRA...] -> "req/s p50 p99"
+  local port=$1; shift
+  taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port/" >"$WORK/wrk.out" 2>&1
+  awk '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "%.0f %s %s\n", rps, p50, p99 }' "$WORK/wrk.out"
+}
+
+iperf_run() { # iperf_run PORT [-R] -> Gbit/s
+  taskset -c 1 iperf3 -c 127.0.0.1 -p "$1" -t 5 -J ${2:-} >"$WORK/iperf.json" 2>&1
+  python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$WORK/iperf.json"
+}
+
+idle_kib() { # idle_kib NAME PORT -> KiB of the balancer's resident memory per idle relayed connection
+  local pid before after
+  pid=$(holder_pid "$1")
+  before=$(rss_kib "$pid")
+  coproc HOLD { taskset -c 1 python3 "$ROOT/benchmarks/hold.py" 127.0.0.1 "$2" "$IDLE"; }
+  read -r _ <&"${HOLD[0]}"
+  sleep 2
+  after=$(rss_kib "$pid")
+  exec {HOLD[1]}>&-
+  wait "$HOLD_PID" 2>/dev/null || true
+  awk -v b="$before" -v a="$after" -v n="$IDLE" 'BEGIN { printf "%.1f\n", (a - b) / n }'
+  sleep 1
+}
+
+declare -A KA P50 P99 NEW UP DOWN MEM
+measure() { # measure NAME HTTP_PORT BULK_PORT
+  echo "measuring $1..." >&2
+  read -r KA[$1] P50[$1] P99[$1] < <(wrk_run "$2")
+  read -r NEW[$1] _ _ < <(wrk_run "$2" -H "Connection: close")
+  UP[$1]=$(iperf_run "$3")
+  DOWN[$1]=$(iperf_run "$3" -R)
+  if [ "$1" = direct ]; then MEM[$1]=""; else MEM[$1]=$(idle_kib "$1" "$2"); fi
+}
+declare -A PORTS=([direct]="9101 5201" [haproxy]="9001 9011" [nginx]="9002 9012" [ours]="9003 9013")
+for name in $TARGETS; do
+  # shellcheck disable=SC2086
+  measure "$name" ${PORTS[$name]}
+done
+
+to_ms() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) v /= 1000; else if (t ~ /ms$/) v += 0; else if (t ~ /s$/) v *= 1000; printf "%.2f", v }'; }
+cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
+  awk -v v="$1" -v h="$2" 'BEGIN { if (v == "") { print "-"; exit } if (h + 0 == 0) { print v; exit } printf "%s (%.2fx)", v, v / h }'
+}
+
+{
+  echo "| target | keep-alive req/s | p50 ms | p99 ms | new connections/s | Gbit/s up | Gbit/s down | KiB per idle connection |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  for name in $TARGETS; do
+    label=$name; [ "$name" = ours ] && label="LoadBalancer.Reactive"; [ "$name" = direct ] && label="direct to a backend (the limit)"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
+      "$(cell "${KA[$name]}" "${KA[haproxy]}")" \
+      "$(cell "$(to_ms "${P50[$name]}")" "$(to_ms "${P50[haproxy]}")")" \
+      "$(cell "$(to_ms "${P99[$name]}")" "$(to_ms "${P99[haproxy]}")")" \
+      "$(cell "${NEW[$name]}" "${NEW[haproxy]}")" \
+      "$(cell "${UP[$name]}" "${UP[haproxy]}")" \
+      "$(cell "${DOWN[$name]}" "${DOWN[haproxy]}")" \
+      "$(cell "${MEM[$name]}" "${MEM[haproxy]}")"
+  done
+} | tee "$WORK/table.md"
+echo "(ratios are to HAProxy; logs and configs in $WORK)" >&2
