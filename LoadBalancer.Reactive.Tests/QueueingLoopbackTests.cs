@@ -50,5 +50,41 @@ public class QueueingLoopbackTests
         await Loopback.WaitUntilAsync(() => OpenDescriptors() <= descriptorsBefore + 20, "file descriptors are back to where they were");
     }
 
+    [Fact]
+    public async Task QueueTimeouts_LeaveNoTimerBehindOnceTheyFire()
+    {
+        var scheduler = new TestScheduler();
+        await using var backend = LoopbackServer.Holding();
+        var balancer = new TcpLoadBalancer(
+            new LoadBalancerOptions
+            {
+                Listen = ["127.0.0.1:0"],
+                Backends = [new(backend.Address)],
+                HealthCheck = Balancers.NoHealthChecks,
+                MaxConnections = 1,
+                MaxQueueLength = 10,
+                QueueTimeout = TimeSpan.FromSeconds(5),
+            },
+            scheduler);
+        await using var _ = balancer;
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+        using var events = new EventRecorder(balancer.Events);
+        var clients = new List<System.Net.Sockets.Socket>();
+        for (var i = 0; i < 6; i++)
+        {
+            clients.Add(await Loopback.ConnectAsync(balancer.ListenEndPoints[0]));
+        }
+
+        await events.WaitForAsync<ConnectionQueued>(5);
+        Assert.Equal(5, balancer.PendingTimers);
+
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(5).Ticks);
+
+        var rejected = await events.WaitForAsync<ConnectionRejected>(5);
+        Assert.All(rejected, r => Assert.Equal(RejectionReason.QueueTimeout, r.Reason));
+        Assert.Equal(0, balancer.PendingTimers);
+        clients.ForEach(client => client.Dispose());
+    }
+
     private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
 }

@@ -119,13 +119,17 @@ public sealed partial class TcpLoadBalancer
                 continue;
             }
 
-            Publish(change switch
+            LoadBalancerEvent? published = change switch
             {
                 HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy),
                 Ejection ejection => new BackendEjected(ejection.Backend.Address, ejection.Duration, ejection.Backend.Ejections),
                 EjectionEnd end => new BackendReturned(end.Backend.Address, end.ByProbe),
-                _ => throw new InvalidOperationException($"Unknown backend change {change}."),
-            });
+                _ => null,
+            };
+            if (published is not null)
+            {
+                Publish(published);
+            }
         }
 
         foreach (var placed in step.FromQueue)
@@ -133,7 +137,7 @@ public sealed partial class TcpLoadBalancer
             Start(placed);
         }
 
-        BalancingFold.ScheduleTimers(step, _options, _scheduler, _feed, _ejectionTimers);
+        BalancingFold.ScheduleTimers(step, _options, _scheduler, _feed, _timers);
     }
 
     private void Start(Assignment assignment)

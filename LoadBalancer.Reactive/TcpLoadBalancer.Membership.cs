@@ -137,7 +137,13 @@ public sealed partial class TcpLoadBalancer
                 _healthChecker?.Add(backend, options?.HealthCheck ?? _options.HealthCheck);
                 break;
             case MembershipChangeKind.DrainStarted when change.CloseAfter is { } deadline:
-                _ejectionTimers.Add(_scheduler.Schedule(deadline, () => AbortConnectionsTo(backend.Address)));
+                var timer = new System.Reactive.Disposables.SingleAssignmentDisposable();
+                _timers.Add(timer);
+                timer.Disposable = _scheduler.Schedule(deadline, () =>
+                {
+                    _timers.Remove(timer);
+                    AbortConnectionsTo(backend.Address);
+                });
                 break;
             case MembershipChangeKind.Left:
                 _healthChecker?.Remove(backend.Address);

@@ -29,7 +29,8 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private readonly LoadBalancerOptions _options;
     private readonly IScheduler _scheduler;
     private readonly FoldPolicy _policy;
-    private readonly System.Reactive.Disposables.CompositeDisposable _ejectionTimers = [];
+    // Every pending timer (ejections, slow start, queue timeouts, removal deadlines); each leaves when it fires.
+    private readonly System.Reactive.Disposables.CompositeDisposable _timers = [];
     private readonly EventHub _events;
     private readonly SerializingSubject<BalancerEvent> _feed = new();
     private readonly Lock _gate = new();
@@ -75,6 +76,9 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 
     /// <summary>Every backend with its active and total connection counts, as of the latest event.</summary>
     public BalancerSnapshot Snapshot => _state.ToSnapshot();
+
+    /// <summary>Timers waiting to fire (ejections, slow start, queue timeouts, removal deadlines).</summary>
+    internal int PendingTimers => _timers.Count;
 
     /// <summary>Client connections the balancer holds right now: relayed, connecting or queued.</summary>
     internal int OpenConnections => Volatile.Read(ref _live);
@@ -191,7 +195,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         }
 
         _folding?.Dispose();
-        _ejectionTimers.Dispose();
+        _timers.Dispose();
         _events.Complete();
         _stopped.TrySetResult();
     }

@@ -107,24 +107,39 @@ public static class BalancingFold
 
         foreach (var ejection in step.Changes.OfType<Ejection>())
         {
-            var expired = new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections);
-            timers.Add(scheduler.Schedule(ejection.Duration, () => feed.OnNext(expired)));
+            Post(new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections), ejection.Duration, scheduler, feed, timers);
         }
 
         foreach (var ramp in step.Changes.OfType<SlowStartStep>())
         {
             if (ramp.NextStepIn is { } due)
             {
-                var tick = new SlowStartTick(ramp.Backend.Address);
-                timers.Add(scheduler.Schedule(due, () => feed.OnNext(tick)));
+                Post(new SlowStartTick(ramp.Backend.Address), due, scheduler, feed, timers);
             }
         }
 
         if (step.Decision is Queued queued)
         {
-            var timedOut = new QueueTimedOut(queued.ConnectionId);
-            timers.Add(scheduler.Schedule(options.QueueTimeout, () => feed.OnNext(timedOut)));
+            Post(new QueueTimedOut(queued.ConnectionId), options.QueueTimeout, scheduler, feed, timers);
         }
+    }
+
+    /// <summary>
+    /// Posts <paramref name="event"/> into the fold after <paramref name="due"/>. The timer leaves
+    /// <paramref name="timers"/> when it fires, so a balancer that runs for months does not collect
+    /// one per queued connection; what is left is cancelled when the balancer stops.
+    /// </summary>
+    internal static void Post(
+        BalancerEvent @event, TimeSpan due, IScheduler scheduler, IObserver<BalancerEvent> feed,
+        System.Reactive.Disposables.CompositeDisposable timers)
+    {
+        var timer = new System.Reactive.Disposables.SingleAssignmentDisposable();
+        timers.Add(timer);
+        timer.Disposable = scheduler.Schedule(due, () =>
+        {
+            timers.Remove(timer);
+            feed.OnNext(@event);
+        });
     }
 }
 

@@ -1,0 +1,4 @@
+using BenchmarkDotNet.Running;
+
+// dotnet run -c Release --project benchmarks/Micro -- --filter '*'   (or pick one: --filter '*Strategy*')
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
