@@ -32,6 +32,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     // Every pending timer (ejections, slow start, queue timeouts, removal deadlines); each leaves when it fires.
     private readonly System.Reactive.Disposables.CompositeDisposable _timers = [];
     private readonly EventHub _events;
+    private readonly Diagnostics.BalancerMetrics _metrics;
     private readonly SerializingSubject<BalancerEvent> _feed = new();
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -63,6 +64,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         _policy = FoldPolicy.From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy));
         _state = BalancerState.Create(options.Backends, options.HealthCheck);
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
+        _metrics = new Diagnostics.BalancerMetrics(() => Snapshot);
     }
 
     /// <summary>
@@ -74,8 +76,18 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// </summary>
     public IObservable<LoadBalancerEvent> Events => _events;
 
+    /// <summary>
+    /// The name of the <see cref="System.Diagnostics.Metrics.Meter"/> balancers publish their instruments on
+    /// (connections accepted, completed, failed and rejected; active connections and availability per backend;
+    /// bytes each way; connect time and connection duration), for OpenTelemetry or <c>dotnet-counters</c>.
+    /// </summary>
+    public const string MeterName = Diagnostics.BalancerMetrics.MeterName;
+
     /// <summary>Every backend with its active and total connection counts, as of the latest event.</summary>
     public BalancerSnapshot Snapshot => _state.ToSnapshot();
+
+    /// <summary>This balancer's meter, for tests that listen to one balancer among several.</summary>
+    internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
 
     /// <summary>Timers waiting to fire (ejections, slow start, queue timeouts, removal deadlines).</summary>
     internal int PendingTimers => _timers.Count;
@@ -197,11 +209,17 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         _folding?.Dispose();
         _timers.Dispose();
         _events.Complete();
+        _metrics.Dispose();
         _stopped.TrySetResult();
     }
 
     /// <summary>Stops at once: like <see cref="StopAsync"/> with a deadline that has already passed.</summary>
     public async ValueTask DisposeAsync() => await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
 
-    private void Publish(LoadBalancerEvent @event) => _events.Publish(@event with { Timestamp = _scheduler.Now });
+    private void Publish(LoadBalancerEvent @event)
+    {
+        var stamped = @event with { Timestamp = _scheduler.Now };
+        _metrics.Record(stamped);
+        _events.Publish(stamped);
+    }
 }
