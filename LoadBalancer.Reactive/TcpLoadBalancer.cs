@@ -33,6 +33,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private readonly System.Reactive.Disposables.CompositeDisposable _timers = [];
     private readonly EventHub _events;
     private readonly Diagnostics.BalancerMetrics _metrics;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly SerializingSubject<BalancerEvent> _feed = new();
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,9 +54,14 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// Times every wait (connect timeouts, pauses after failures) and stamps events. Default:
     /// <see cref="Scheduler.Default"/>. Pass a virtual-time scheduler to test timing without waiting.
     /// </param>
+    /// <param name="logger">
+    /// Where to log start and stop, backend health and membership, and problems (Information and above),
+    /// and every connection event (Debug). Default: no logging.
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The options are invalid; every problem is listed.</exception>
-    public TcpLoadBalancer(LoadBalancerOptions options, IScheduler? scheduler = null)
+    public TcpLoadBalancer(
+        LoadBalancerOptions options, IScheduler? scheduler = null, Microsoft.Extensions.Logging.ILogger<TcpLoadBalancer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         LoadBalancerOptionsValidator.ThrowIfInvalid(options);
@@ -65,6 +71,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         _state = BalancerState.Create(options.Backends, options.HealthCheck);
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
         _metrics = new Diagnostics.BalancerMetrics(() => Snapshot);
+        _logger = (Microsoft.Extensions.Logging.ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
     /// <summary>
@@ -220,6 +227,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     {
         var stamped = @event with { Timestamp = _scheduler.Now };
         _metrics.Record(stamped);
+        LogEvent(stamped);
         _events.Publish(stamped);
     }
 }

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Events;
+using Microsoft.Extensions.Logging;
+
+namespace LoadBalancer.Reactive;
+
+// What the balancer writes to ILogger: start and stop, backend health and membership, and problems at
+// Information and above; one line per connection event at Debug only, so nothing on the hot path logs
+// at Information.
+public sealed partial class TcpLoadBalancer
+{
+    private void LogEvent(LoadBalancerEvent @event)
+    {
+        switch (@event)
+        {
+            case BalancerStarted e:
+                Log.Started(_logger, string.Join(", ", e.ListenEndPoints));
+                break;
+            case BalancerStopped e:
+                Log.Stopped(_logger, e.Finished, e.Aborted);
+                break;
+            case BackendHealthChanged { Healthy: true } e:
+                Log.BackendUp(_logger, e.Backend);
+                break;
+            case BackendHealthChanged e:
+                Log.BackendDown(_logger, e.Backend);
+                break;
+            case BackendEjected e:
+                Log.BackendEjected(_logger, e.Backend, e.Duration, e.Ejections);
+                break;
+            case BackendReturned e:
+                Log.BackendReturned(_logger, e.Backend, e.ByProbe ? "a health check passed" : "its ejection ended");
+                break;
+            case BackendMembershipChanged e:
+                Log.MembershipChanged(_logger, e.Backend, e.Kind, e.Weight, e.ActiveConnections);
+                break;
+            case MembershipRejected e:
+                Log.MembershipRejected(_logger, string.Join("; ", e.Errors));
+                break;
+            case ConnectionRejected e:
+                Log.Rejected(_logger, e.ConnectionId, e.Client, e.Reason);
+                break;
+            case ConnectionFailed e:
+                Log.Failed(_logger, e.ConnectionId, e.Attempts, e.Backend, e.Error, e.Message);
+                break;
+            case AcceptFailed e:
+                Log.AcceptFailed(_logger, e.Listener, e.Error, e.Message);
+                break;
+            case SubscriberFaulted e:
+                Log.SubscriberFaulted(_logger, e.Exception);
+                break;
+            case ConnectionAccepted e:
+                Log.Accepted(_logger, e.ConnectionId, e.Client);
+                break;
+            case ConnectionAssigned e:
+                Log.Assigned(_logger, e.ConnectionId, e.Backend, e.Attempt, e.ActiveConnections);
+                break;
+            case ConnectAttemptFailed e:
+                Log.AttemptFailed(_logger, e.ConnectionId, e.Backend, e.Attempt, e.Error);
+                break;
+            case ConnectionQueued e:
+                Log.Queued(_logger, e.ConnectionId, e.Position, e.Reason);
+                break;
+            case ConnectionCompleted e:
+                Log.Completed(_logger, e.ConnectionId, e.Backend, e.Reason, e.BytesFromClient, e.BytesFromBackend, e.Duration);
+                break;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Balancer listening on {ListenEndPoints}")]
+        public static partial void Started(ILogger logger, string listenEndPoints);
+
+        [LoggerMessage(2, LogLevel.Information, "Balancer stopped: {Finished} connection(s) finished, {Aborted} cut at the deadline")]
+        public static partial void Stopped(ILogger logger, int finished, int aborted);
+
+        [LoggerMessage(10, LogLevel.Information, "Backend {Backend} is up: health checks pass")]
+        public static partial void BackendUp(ILogger logger, string backend);
+
+        [LoggerMessage(11, LogLevel.Warning, "Backend {Backend} is down: health checks fail")]
+        public static partial void BackendDown(ILogger logger, string backend);
+
+        [LoggerMessage(12, LogLevel.Warning, "Backend {Backend} ejected for {Duration} after failures in a row (ejection {Ejections})")]
+        public static partial void BackendEjected(ILogger logger, string backend, TimeSpan duration, int ejections);
+
+        [LoggerMessage(13, LogLevel.Information, "Backend {Backend} is back: {Why}")]
+        public static partial void BackendReturned(ILogger logger, string backend, string why);
+
+        [LoggerMessage(14, LogLevel.Information, "Backend {Backend}: {Change} (weight {Weight}, {ActiveConnections} open)")]
+        public static partial void MembershipChanged(ILogger logger, string backend, MembershipChangeKind change, int weight, int activeConnections);
+
+        [LoggerMessage(15, LogLevel.Warning, "Backend update rejected, the members stay as they were: {Errors}")]
+        public static partial void MembershipRejected(ILogger logger, string errors);
+
+        [LoggerMessage(20, LogLevel.Warning, "Connection {ConnectionId} from {Client} rejected: {Reason}")]
+        public static partial void Rejected(ILogger logger, long connectionId, EndPoint client, RejectionReason reason);
+
+        [LoggerMessage(21, LogLevel.Warning, "Connection {ConnectionId} failed after {Attempts} attempt(s), last on {Backend} ({Error}): {Message}")]
+        public static partial void Failed(ILogger logger, long connectionId, int attempts, string backend, SocketError error, string message);
+
+        [LoggerMessage(22, LogLevel.Error, "Accepting on {Listener} failed ({Error}): {Message}; pausing before the next accept")]
+        public static partial void AcceptFailed(ILogger logger, EndPoint listener, SocketError error, string message);
+
+        [LoggerMessage(23, LogLevel.Error, "An event subscriber threw; the balancer carries on")]
+        public static partial void SubscriberFaulted(ILogger logger, Exception exception);
+
+        [LoggerMessage(30, LogLevel.Debug, "Connection {ConnectionId} accepted from {Client}")]
+        public static partial void Accepted(ILogger logger, long connectionId, EndPoint client);
+
+        [LoggerMessage(31, LogLevel.Debug, "Connection {ConnectionId} assigned to {Backend} (attempt {Attempt}, {ActiveConnections} active)")]
+        public static partial void Assigned(ILogger logger, long connectionId, string backend, int attempt, int activeConnections);
+
+        [LoggerMessage(32, LogLevel.Debug, "Connection {ConnectionId} could not connect to {Backend} (attempt {Attempt}): {Error}")]
+        public static partial void AttemptFailed(ILogger logger, long connectionId, string backend, int attempt, SocketError error);
+
+        [LoggerMessage(33, LogLevel.Debug, "Connection {ConnectionId} waits in the queue at place {Position} ({Reason})")]
+        public static partial void Queued(ILogger logger, long connectionId, int position, QueueReason reason);
+
+        [LoggerMessage(34, LogLevel.Debug, "Connection {ConnectionId} on {Backend} ended ({Reason}): {BytesFromClient} B up, {BytesFromBackend} B down in {Duration}")]
+        public static partial void Completed(
+            ILogger logger, long connectionId, string backend, CompletionReason reason, long bytesFromClient, long bytesFromBackend, TimeSpan duration);
+    }
+}
