@@ -1,0 +1,94 @@
+using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Hosting;
+using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LoadBalancer.Reactive.Tests.Hosting;
+
+/// <summary>The balancer in a real Generic Host, configured the way an app configures it.</summary>
+public class HostingTests
+{
+    [Fact]
+    public void Read_Configuration_ReadsDurationsLike2sAndDotNetTimeSpans()
+    {
+        var options = LoadBalancerConfiguration.Read(Section(new()
+        {
+            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
+            ["LoadBalancer:Backends:0:Address"] = "10.0.0.1:80",
+            ["LoadBalancer:Backends:0:Weight"] = "3",
+            ["LoadBalancer:Backends:1"] = "10.0.0.2:80",
+            ["LoadBalancer:ConnectTimeout"] = "750ms",
+            ["LoadBalancer:IdleTimeout"] = "00:30:00",
+            ["LoadBalancer:HealthCheck:Interval"] = "500ms",
+            ["LoadBalancer:HealthCheck:Fall"] = "4",
+            ["LoadBalancer:OutlierDetection:BaseEjectionTime"] = "10s",
+            ["LoadBalancer:MaxConnections"] = "100",
+        }));
+
+        Assert.Equal([("10.0.0.1:80", 3), ("10.0.0.2:80", 1)], options.Backends.Select(b => (b.Address, b.Weight)));
+        Assert.Equal((TimeSpan.FromMilliseconds(750), TimeSpan.FromMinutes(30)), (options.ConnectTimeout, options.IdleTimeout));
+        Assert.Equal((TimeSpan.FromMilliseconds(500), 4), (options.HealthCheck.Interval, options.HealthCheck.Fall));
+        Assert.Equal((TimeSpan.FromSeconds(10), 100), (options.OutlierDetection.BaseEjectionTime, options.MaxConnections));
+    }
+
+    [Fact]
+    public void Read_Mistakes_NameTheirConfigurationPath()
+    {
+        var exception = Assert.Throws<LoadBalancerOptionsException>(() => LoadBalancerConfiguration.Read(Section(new()
+        {
+            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
+            ["LoadBalancer:Backends:0"] = "10.0.0.1:80",
+            ["LoadBalancer:HealthCheck:Interval"] = "2",
+            ["LoadBalancer:MaxConnections"] = "lots",
+        })));
+
+        Assert.Equal(
+            ["LoadBalancer:MaxConnections 'lots' is not a whole number.", "LoadBalancer:HealthCheck:Interval '2' has no unit; write it like 500ms, 2s, 1m or 1h."],
+            exception.Errors.Order().Reverse());
+    }
+
+    [Fact]
+    public async Task AddTcpLoadBalancer_StartsWithTheHost_IsInjectable_AndStopsWithIt()
+    {
+        await using var backend = LoopbackServer.Named();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
+            ["LoadBalancer:Backends:0"] = backend.Address,
+            ["LoadBalancer:HealthCheck:Enabled"] = "false",
+        });
+        builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        using var host = builder.Build();
+
+        await host.StartAsync().WaitAsync(Loopback.Timeout);
+        var balancer = host.Services.GetRequiredService<TcpLoadBalancer>();
+        Assert.Equal(backend.Address, await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+        await host.StopAsync().WaitAsync(Loopback.Timeout);
+
+        await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => Loopback.ConnectAsync(balancer.ListenEndPoints[0]));
+    }
+
+    [Fact]
+    public async Task AddTcpLoadBalancer_InvalidSettings_FailTheHostsStartWithEveryProblem()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
+            ["LoadBalancer:Backends:0"] = "10.0.0.1:99999",
+            ["LoadBalancer:Strategy"] = "fastest",
+        });
+        builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        using var host = builder.Build();
+
+        var exception = await Assert.ThrowsAsync<LoadBalancerOptionsException>(() => host.StartAsync().WaitAsync(Loopback.Timeout));
+
+        Assert.Equal(2, exception.Errors.Count);
+    }
+
+    private static IConfigurationSection Section(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("LoadBalancer");
+}

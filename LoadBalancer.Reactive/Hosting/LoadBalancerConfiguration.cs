@@ -1,0 +1,166 @@
+using System.Globalization;
+using LoadBalancer.Reactive.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace LoadBalancer.Reactive.Hosting;
+
+/// <summary>
+/// Reads <see cref="LoadBalancerOptions"/> from configuration (appsettings.json, environment variables...),
+/// with durations written like <c>"2s"</c> or <c>"500ms"</c> (a .NET <c>"00:00:02"</c> also works). Every
+/// mistake is reported at once, naming its configuration path.
+/// </summary>
+/// <example>
+/// <code>
+/// "LoadBalancer": {
+///   "Listen": [ "0.0.0.0:5432" ],
+///   "Backends": [ { "Address": "10.0.0.5:5432" }, { "Address": "10.0.0.6:5432", "Weight": 2 } ],
+///   "HealthCheck": { "Interval": "2s", "Fall": 3 }
+/// }
+/// </code>
+/// </example>
+public static class LoadBalancerConfiguration
+{
+    /// <summary>Reads the options in <paramref name="section"/>, then validates them as a balancer would.</summary>
+    /// <param name="section">The section holding the settings, such as <c>configuration.GetSection("LoadBalancer")</c>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="section"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">A setting is malformed or the options are invalid; every problem is listed.</exception>
+    public static LoadBalancerOptions Read(IConfiguration section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var reader = new Reader(section is IConfigurationSection named ? named.Path : string.Empty);
+        var options = reader.Options(section);
+        var errors = reader.Errors.Count > 0 ? reader.Errors : LoadBalancerOptionsValidator.Validate(options);
+        return errors.Count > 0 ? throw new LoadBalancerOptionsException(errors) : options;
+    }
+
+    private sealed class Reader(string root)
+    {
+        public List<string> Errors { get; } = [];
+
+        public LoadBalancerOptions Options(IConfiguration section)
+        {
+            var defaults = new LoadBalancerOptions();
+            return new LoadBalancerOptions
+            {
+                Listen = [.. section.GetSection("Listen").GetChildren().Select(child => child.Value ?? string.Empty)],
+                Backends = [.. section.GetSection("Backends").GetChildren().Select(Backend)],
+                Strategy = section["Strategy"] ?? defaults.Strategy,
+                RandomSeed = Int(section, "RandomSeed"),
+                ConnectTimeout = Duration(section, "ConnectTimeout") ?? defaults.ConnectTimeout,
+                MaxConnectAttempts = Int(section, "MaxConnectAttempts") ?? defaults.MaxConnectAttempts,
+                IdleTimeout = Duration(section, "IdleTimeout") ?? defaults.IdleTimeout,
+                PanicMode = Bool(section, "PanicMode") ?? false,
+                MaxConnections = Int(section, "MaxConnections") ?? 0,
+                MaxQueueLength = Int(section, "MaxQueueLength") ?? 0,
+                QueueTimeout = Duration(section, "QueueTimeout") ?? defaults.QueueTimeout,
+                SlowStart = Duration(section, "SlowStart") ?? TimeSpan.Zero,
+                DnsRefreshInterval = Duration(section, "DnsRefreshInterval") ?? TimeSpan.Zero,
+                EventBufferCapacity = Int(section, "EventBufferCapacity") ?? defaults.EventBufferCapacity,
+                HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
+                OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
+            };
+        }
+
+        private BackendOptions Backend(IConfigurationSection section) => new(section.Value ?? section["Address"] ?? string.Empty)
+        {
+            Weight = Int(section, "Weight") ?? 1,
+            MaxConnections = Int(section, "MaxConnections") ?? 0,
+            HealthCheck = HealthCheck(section.GetSection("HealthCheck")),
+        };
+
+        private HealthCheckOptions? HealthCheck(IConfigurationSection section)
+        {
+            if (!section.Exists())
+            {
+                return null;
+            }
+
+            var defaults = new HealthCheckOptions();
+            return new HealthCheckOptions
+            {
+                Enabled = Bool(section, "Enabled") ?? true,
+                Interval = Duration(section, "Interval") ?? defaults.Interval,
+                Timeout = Duration(section, "Timeout") ?? defaults.Timeout,
+                Rise = Int(section, "Rise") ?? defaults.Rise,
+                Fall = Int(section, "Fall") ?? defaults.Fall,
+                Send = section["Send"],
+                Expect = section["Expect"],
+            };
+        }
+
+        private OutlierDetectionOptions Outliers(IConfigurationSection section)
+        {
+            var defaults = new OutlierDetectionOptions();
+            return new OutlierDetectionOptions
+            {
+                Enabled = Bool(section, "Enabled") ?? true,
+                ConsecutiveFailures = Int(section, "ConsecutiveFailures") ?? defaults.ConsecutiveFailures,
+                BaseEjectionTime = Duration(section, "BaseEjectionTime") ?? defaults.BaseEjectionTime,
+                MaxEjectionTime = Duration(section, "MaxEjectionTime") ?? defaults.MaxEjectionTime,
+                MaxEjectionPercent = Int(section, "MaxEjectionPercent") ?? defaults.MaxEjectionPercent,
+                EjectLastAvailable = Bool(section, "EjectLastAvailable") ?? false,
+            };
+        }
+
+        private int? Int(IConfiguration section, string key)
+        {
+            var text = section[key];
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            Errors.Add($"{Path(section, key)} '{text}' is not a whole number.");
+            return null;
+        }
+
+        private bool? Bool(IConfiguration section, string key)
+        {
+            var text = section[key];
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (bool.TryParse(text, out var value))
+            {
+                return value;
+            }
+
+            Errors.Add($"{Path(section, key)} '{text}' is not true or false.");
+            return null;
+        }
+
+        private TimeSpan? Duration(IConfiguration section, string key)
+        {
+            var text = section[key];
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (Durations.TryParse(text, out var duration, out var error))
+            {
+                return duration;
+            }
+
+            // .NET's own "00:00:02" is accepted too, but only with a colon: TimeSpan reads a bare "2" as
+            // two days, which is never what someone who forgot the unit meant.
+            if (text.Contains(':') && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
+            {
+                return span;
+            }
+
+            Errors.Add($"{Path(section, key)} {error}.");
+            return null;
+        }
+
+        private string Path(IConfiguration section, string key) =>
+            section is IConfigurationSection named ? $"{named.Path}:{key}" : (root.Length > 0 ? $"{root}:{key}" : key);
+    }
+}
