@@ -22,7 +22,7 @@ public class ReadmeTests
         Assert.Contains("dotnet test LoadBalancer.sln", readme, StringComparison.Ordinal);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "LoadBalancer.sln")))
