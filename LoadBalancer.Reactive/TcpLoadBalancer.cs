@@ -33,6 +33,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private readonly System.Reactive.Disposables.CompositeDisposable _timers = [];
     private readonly EventHub _events;
     private readonly Diagnostics.BalancerMetrics _metrics;
+    private readonly Diagnostics.StatisticsRecorder _statistics = new();
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
     private readonly SerializingSubject<BalancerEvent> _feed = new();
     private readonly Lock _gate = new();
@@ -92,6 +93,13 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
 
     /// <summary>Every backend with its active and total connection counts, as of the latest event.</summary>
     public BalancerSnapshot Snapshot => _state.ToSnapshot();
+
+    /// <summary>
+    /// What a stats page shows: connections accepted, rejected, failed and queued since the start, and per
+    /// backend its state (as <see cref="Snapshot"/>) with bytes relayed each way, completed connections and
+    /// its last change of state. Counted from the events as they are published, so it never misses one.
+    /// </summary>
+    public Diagnostics.BalancerStatistics Statistics => _statistics.Read(Snapshot, _scheduler.Now);
 
     /// <summary>This balancer's meter, for tests that listen to one balancer among several.</summary>
     internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
@@ -227,6 +235,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     {
         var stamped = @event with { Timestamp = _scheduler.Now };
         _metrics.Record(stamped);
+        _statistics.Record(stamped);
         LogEvent(stamped);
         _events.Publish(stamped);
     }
