@@ -88,7 +88,7 @@ public sealed partial class TcpLoadBalancer
             case Rejection rejection when _connections.TryRemove(rejection.ConnectionId, out var connection):
                 Publish(new ConnectionRejected(connection.Id, connection.ClientEndPoint, rejection.Reason));
                 connection.CloseClient();
-                Finish(CompletionReason.Aborted, counted: false);
+                Finish(connection);
                 break;
 
             case Failure failure when _connections.TryRemove(failure.ConnectionId, out var connection):
@@ -96,12 +96,12 @@ public sealed partial class TcpLoadBalancer
                 Publish(new ConnectionFailed(
                     connection.Id, failure.Backend.Address, last.Error, last.Message, failure.Backend.ActiveConnections, failure.Attempts));
                 connection.CloseClient();
-                Finish(CompletionReason.Aborted, counted: false);
+                Finish(connection);
                 break;
 
             case Release release when _connections.TryRemove(release.ConnectionId, out var connection):
                 PublishOutcome(connection, release.Backend);
-                Finish(connection.Result.Reason, counted: connection.Failure is null);
+                Finish(connection);
                 break;
         }
 
@@ -238,11 +238,15 @@ public sealed partial class TcpLoadBalancer
             _scheduler.Now - connection.AcceptedAt, result.Reason, backend.ActiveConnections));
     }
 
-    private void Finish(CompletionReason reason, bool counted)
+    // Every connection that ends while stopping is counted once: aborted if the deadline cut it (even
+    // mid-connect, when it ends as a failure), else finished by itself.
+    private void Finish(ClientConnection connection)
     {
-        if (_stopping && counted)
+        if (_stopping)
         {
-            if (reason == CompletionReason.Aborted)
+            var aborted = connection.Aborted.IsCancellationRequested
+                || (connection.Failure is null && connection.Result.Reason == CompletionReason.Aborted);
+            if (aborted)
             {
                 Interlocked.Increment(ref _abortedWhileStopping);
             }
