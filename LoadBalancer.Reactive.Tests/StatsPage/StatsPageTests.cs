@@ -1,0 +1,123 @@
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Net.Sockets;
+using System.Text.Json;
+using HostedBalancer;
+using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace LoadBalancer.Reactive.Tests.StatsPage;
+
+/// <summary>
+/// The HostedBalancer example's stats server, run as the example runs it (Kestrel on a loopback port of
+/// its own) over a real balancer: the page, the live stream, the JSON and the Prometheus scrape.
+/// </summary>
+public sealed class StatsPageTests : IAsyncLifetime
+{
+    private static readonly JsonSerializerOptions s_web = new(JsonSerializerDefaults.Web);
+    private readonly LoopbackServer _backend = LoopbackServer.Echo();
+    private readonly string _contentRoot = Directory.CreateTempSubdirectory("lb-stats-").FullName;
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private TcpLoadBalancer _balancer = null!;
+
+    public async Task InitializeAsync()
+    {
+        // An empty content root: no appsettings.json, only these settings.
+        _app = HostedBalancerApp.Build(new()
+        {
+            ContentRootPath = _contentRoot,
+            Args =
+            [
+                "--Stats:Url=http://127.0.0.1:0",
+                "--LoadBalancer:Listen:0=127.0.0.1:0",
+                $"--LoadBalancer:Backends:0={_backend.Address}",
+                "--LoadBalancer:HealthCheck:Enabled=false",
+                "--Logging:LogLevel:Default=Warning",
+            ],
+        });
+        await _app.StartAsync().WaitAsync(Loopback.Timeout);
+        _http = new HttpClient { BaseAddress = new Uri(Assert.Single(_app.Urls)), Timeout = Loopback.Timeout };
+        _balancer = _app.Services.GetRequiredService<TcpLoadBalancer>();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.StopAsync().WaitAsync(Loopback.Timeout);
+        await _app.DisposeAsync();
+        await _backend.DisposeAsync();
+        Directory.Delete(_contentRoot, recursive: true);
+    }
+
+    [Fact]
+    public async Task Page_IsServed_WithItsTableAndTheStreamItListensTo()
+    {
+        var page = await _http.GetStringAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Contains("<table>", page, StringComparison.Ordinal);
+        Assert.Contains("new EventSource(\"stats/stream\")", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stream_PushesANewViewWhenTrafficFlows()
+    {
+        using var response = await _http.GetAsync(new Uri("/stats/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        using var timeout = new CancellationTokenSource(Loopback.Timeout);
+        await using var views = SseParser.Create(body, (type, data) => (type, JsonSerializer.Deserialize<View>(data, s_web)!))
+            .EnumerateAsync(timeout.Token).GetAsyncEnumerator(timeout.Token);
+
+        Assert.True(await views.MoveNextAsync());
+        Assert.Equal("stats", views.Current.Data.type);
+        Assert.Equal(0, views.Current.Data.Item2.Accepted);
+
+        await RelayAsync("hello");
+
+        View latest;
+        do
+        {
+            Assert.True(await views.MoveNextAsync());
+            latest = views.Current.Data.Item2;
+        }
+        while (latest.BytesIn < 5);
+        Assert.Equal((1, 1, 5, 5), (latest.Accepted, latest.Total, latest.BytesIn, latest.BytesOut));
+        var row = Assert.Single(latest.Backends);
+        Assert.Equal((_backend.Address, "UP", 1, 5L), (row.Backend, row.Status, row.Total, row.BytesOut));
+    }
+
+    [Fact]
+    public async Task StatsAndMetrics_CountWhatWasRelayed()
+    {
+        await RelayAsync("hello");
+        await RelayAsync("hi");
+
+        var view = await _http.GetFromJsonAsync<View>(new Uri("/stats", UriKind.Relative), s_web);
+        Assert.Equal((2, 7, 7), (view!.Accepted, view.BytesIn, view.BytesOut));
+
+        var metrics = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("# TYPE loadbalancer_connections_accepted_total counter", metrics, StringComparison.Ordinal);
+        Assert.Contains("loadbalancer_connections_accepted_total{otel_scope_name=\"LoadBalancer.Reactive\"} 2", metrics, StringComparison.Ordinal);
+        Assert.Contains(
+            $"loadbalancer_io_bytes_total{{otel_scope_name=\"LoadBalancer.Reactive\",loadbalancer_backend=\"{_backend.Address}\",network_io_direction=\"from_client\"}} 7",
+            metrics,
+            StringComparison.Ordinal);
+    }
+
+    private async Task RelayAsync(string text)
+    {
+        using var events = new EventRecorder(_balancer.Events);
+        using var client = await Loopback.ConnectAsync(_balancer.ListenEndPoints[0]);
+        await Loopback.SendAllAsync(client, System.Text.Encoding.ASCII.GetBytes(text));
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal(text, System.Text.Encoding.ASCII.GetString(await Loopback.ReadToEndAsync(client)));
+        await events.WaitForAsync<ConnectionCompleted>();
+    }
+
+    private sealed record View(long Accepted, long Total, long BytesIn, long BytesOut, IReadOnlyList<Row> Backends);
+
+    private sealed record Row(string Backend, string Status, long Total, long BytesOut);
+}
