@@ -1,6 +1,8 @@
 using LoadBalancer.Reactive;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
+using Spectre.Console;
 
 namespace Quickstart;
 
@@ -87,7 +89,13 @@ internal static class QuickstartApp
             });
             await using var balancer = new TcpLoadBalancer(options);
             var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var events = settings.Quiet ? balancer.Events.Where(@event => !EventPrinter.IsPerConnection(@event)) : balancer.Events;
+            // The dashboard shows the events itself; only the closing summary is printed after it.
+            var events = settings switch
+            {
+                { Dashboard: true } => balancer.Events.Where(@event => @event is BalancerStopped),
+                { Quiet: true } => balancer.Events.Where(@event => !EventPrinter.IsPerConnection(@event)),
+                _ => balancer.Events,
+            };
             using var printing = events.Subscribe(
                 @event => output.WriteLine(EventPrinter.Format(@event)), _ => printed.TrySetResult(), printed.SetResult);
             await balancer.StartAsync(stop);
@@ -99,7 +107,9 @@ internal static class QuickstartApp
                 : null;
             started?.Invoke(balancer);
 
+            var dashboard = settings.Dashboard ? Dashboard.RunAsync(balancer, ConsoleFor(output), stop) : Task.CompletedTask;
             await WaitForStopAsync(stop);
+            await dashboard;
             output.WriteLine($"Stopping: open connections have {Durations.Format(drainTimeout)} to finish.");
             using var deadline = new CancellationTokenSource(drainTimeout);
             await balancer.StopAsync(deadline.Token);
@@ -127,6 +137,10 @@ internal static class QuickstartApp
             }
         }
     }
+
+    // A terminal when output is the console's own (colours, redrawing in place); plain text otherwise.
+    private static IAnsiConsole ConsoleFor(TextWriter output) =>
+        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
 
     private static async Task WaitForStopAsync(CancellationToken stop)
     {

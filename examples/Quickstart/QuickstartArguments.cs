@@ -25,6 +25,9 @@ internal sealed record QuickstartSettings(
     /// <summary>Print backend and lifecycle events only, not a line per connection event (--quiet).</summary>
     public bool Quiet { get; init; }
 
+    /// <summary>Draw a live table of backends instead of printing events (--dashboard).</summary>
+    public bool Dashboard { get; init; }
+
     /// <summary>The JSON configuration file, from --config.</summary>
     public string? ConfigPath { get; init; }
 
@@ -72,6 +75,7 @@ internal static class QuickstartArguments
 
         Durations are written like 500ms, 2s, 1m or 1h.
           --quiet                     print backend and lifecycle events only, not every connection's
+          --dashboard                 draw a live table of backends and a rate line instead of events
           --config FILE               read settings from a JSON file (flags override it); on SIGHUP or
                                       when the file changes, apply its backends and weights live
           --drain-timeout D           on Ctrl+C / SIGTERM, let open connections finish this long (default 5s)
@@ -93,6 +97,7 @@ internal static class QuickstartArguments
         int? seed = null;
         var help = false;
         var quiet = false;
+        var dashboard = false;
         var tuning = new List<Func<LoadBalancerOptions, LoadBalancerOptions>>();
 
         for (var i = 0; i < args.Count; i++)
@@ -145,6 +150,9 @@ internal static class QuickstartArguments
                     break;
                 case "--quiet":
                     quiet = true;
+                    break;
+                case "--dashboard":
+                    dashboard = true;
                     break;
                 case "--config":
                     config = TakeValue(args, ref i, arg, errors) ?? config;
@@ -226,6 +234,7 @@ internal static class QuickstartArguments
             ConfigPath = config,
             DrainTimeout = drain,
             Quiet = quiet,
+            Dashboard = dashboard,
             Tuning = options => tuning.Aggregate(options, (current, apply) => apply(current)),
         }, errors);
     }

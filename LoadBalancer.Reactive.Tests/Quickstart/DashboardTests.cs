@@ -1,0 +1,74 @@
+using System.Net;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Diagnostics;
+using LoadBalancer.Reactive.Tests.Infrastructure;
+using Quickstart;
+using Spectre.Console;
+
+namespace LoadBalancer.Reactive.Tests.Quickstart;
+
+/// <summary>The Quickstart's --dashboard: its frame drawn from statistics, and the flag end to end.</summary>
+public class DashboardTests
+{
+    private static readonly DateTimeOffset s_start = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Render_DrawsARowPerBackendWithTotals_RatesFromThePreviousFrame_AndRecentEvents()
+    {
+        var up = new BackendSnapshot("127.0.0.1:8081", new IPEndPoint(IPAddress.Loopback, 8081), 2, 3, 40);
+        var down = new BackendSnapshot("127.0.0.1:8082", new IPEndPoint(IPAddress.Loopback, 8082), 1, 0, 12) { Healthy = false, FailedConnections = 4 };
+        var before = new BalancerStatistics(s_start.AddSeconds(58), s_start, 42, 0, 0, 0,
+            [new(up, 1000, 2000, 37, null, null), new(down, 0, 0, 12, null, null)]);
+        var now = new BalancerStatistics(s_start.AddSeconds(60), s_start, 52, 1, 2, 0,
+            [new(up with { TotalConnections = 50 }, 1536, 4048, 47, null, null), new(down, 0, 0, 12, s_start.AddSeconds(30), "down: health checks failed")]);
+
+        var text = Draw(Dashboard.Render(now, before, ["12:00:30 127.0.0.1:8082 is DOWN (health checks failed)"]));
+
+        Assert.Contains("5.0 conn/s · in 268 B/s · out 1.0 KiB/s · 3 active · 52 accepted · 0 queued · 1 rejected · 2 failed · up 1m 0s", text, StringComparison.Ordinal);
+        Assert.Matches(@"127\.0\.0\.1:8081 +│ UP +│ +2 │ +3 │ +50 │ +1\.5 KiB │ +4\.0 KiB │ +0 │ +0 │", text);
+        Assert.Matches(@"127\.0\.0\.1:8082 +│ DOWN +│ +1 │ +0 │ +12 │ +0 B │ +0 B │ +4 │ +0 │ 30s ago: down: health checks failed", text);
+        Assert.Matches(@"total +│ +│ +│ +3 │ +62 │ +1\.5 KiB │ +4\.0 KiB │", text);
+        Assert.Contains("12:00:30 127.0.0.1:8082 is DOWN (health checks failed)", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_DashboardFlag_DrawsTheTableInsteadOfEventLines()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var started = new TaskCompletionSource<TcpLoadBalancer>();
+        var running = QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--dashboard"], TextWriter.Synchronized(output), TextWriter.Null, stop.Token,
+            demoPorts: [0, 0], started: started.SetResult);
+        var balancer = await started.Task.WaitAsync(Loopback.Timeout);
+        for (var i = 0; i < 3; i++)
+        {
+            await Loopback.AskAsync(balancer.ListenEndPoints[0]);
+        }
+
+        await Loopback.WaitUntilAsync(() => balancer.Statistics.Backends.Sum(row => row.Completed) == 3, "three completed connections");
+        await stop.CancelAsync();
+        Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
+
+        var text = output.ToString();
+        Assert.Contains("3 accepted", text, StringComparison.Ordinal);
+        Assert.Contains("latest backend events", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("#1 accepted", text, StringComparison.Ordinal);
+        Assert.Contains("stopped:", text, StringComparison.Ordinal);
+    }
+
+    private static string Draw(Spectre.Console.Rendering.IRenderable frame)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = 160;
+        console.Write(frame);
+        return output.ToString();
+    }
+}
