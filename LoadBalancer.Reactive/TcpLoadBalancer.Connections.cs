@@ -46,7 +46,7 @@ public sealed partial class TcpLoadBalancer
             // relay then fails and releases, which keeps every count in one place.
         }
 
-        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint));
+        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint) { Time = connection.AcceptedAt });
     }
 
     private void OnAcceptFailed(Socket listener, SocketException error)

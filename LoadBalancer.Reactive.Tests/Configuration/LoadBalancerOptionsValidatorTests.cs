@@ -34,6 +34,12 @@ public class LoadBalancerOptionsValidatorTests
         { "zero connect timeout", s_valid with { ConnectTimeout = TimeSpan.Zero }, "ConnectTimeout must be positive" },
         { "negative connect timeout", s_valid with { ConnectTimeout = TimeSpan.FromSeconds(-1) }, "ConnectTimeout must be positive" },
         { "zero event buffer", s_valid with { EventBufferCapacity = 0 }, "EventBufferCapacity must be positive" },
+        { "allow not a network", s_valid with { Clients = new() { Allow = ["10.0.0.0/33"] } }, "Clients.Allow[0] '10.0.0.0/33' is not a network" },
+        { "allow with host bits", s_valid with { Clients = new() { Allow = ["10.1.2.3/8"] } }, "Clients.Allow[0] '10.1.2.3/8' is not a network" },
+        { "deny not an address", s_valid with { Clients = new() { Deny = ["10.0.0.0/8", "intranet"] } }, "Clients.Deny[1] 'intranet' is not an IP address" },
+        { "deny empty", s_valid with { Clients = new() { Deny = [""] } }, "Clients.Deny[0] is empty" },
+        { "negative per-client limit", s_valid with { Clients = new() { MaxConnections = -1 } }, "Clients.MaxConnections must be zero (no limit) or positive" },
+        { "zero rate interval", s_valid with { Clients = new() { ConnectionRateInterval = TimeSpan.Zero } }, "Clients.ConnectionRateInterval must be positive" },
     };
 
     [Fact]

@@ -25,12 +25,20 @@ public class HostingTests
             ["LoadBalancer:HealthCheck:Fall"] = "4",
             ["LoadBalancer:OutlierDetection:BaseEjectionTime"] = "10s",
             ["LoadBalancer:MaxConnections"] = "100",
+            ["LoadBalancer:Clients:Allow:0"] = "10.0.0.0/8",
+            ["LoadBalancer:Clients:Deny:0"] = "10.9.0.0/16",
+            ["LoadBalancer:Clients:MaxConnections"] = "20",
+            ["LoadBalancer:Clients:MaxConnectionRate"] = "50",
+            ["LoadBalancer:Clients:ConnectionRateInterval"] = "10s",
         }));
 
         Assert.Equal([("10.0.0.1:80", 3), ("10.0.0.2:80", 1)], options.Backends.Select(b => (b.Address, b.Weight)));
         Assert.Equal((TimeSpan.FromMilliseconds(750), TimeSpan.FromMinutes(30)), (options.ConnectTimeout, options.IdleTimeout));
         Assert.Equal((TimeSpan.FromMilliseconds(500), 4), (options.HealthCheck.Interval, options.HealthCheck.Fall));
         Assert.Equal((TimeSpan.FromSeconds(10), 100), (options.OutlierDetection.BaseEjectionTime, options.MaxConnections));
+        Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
+        Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);
+        Assert.Equal((20, 50, TimeSpan.FromSeconds(10)), (options.Clients.MaxConnections, options.Clients.MaxConnectionRate, options.Clients.ConnectionRateInterval));
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public sealed class ConfigFileTests : IDisposable
               "panicMode": true,
               "healthCheck": { "interval": "500ms", "timeout": "200ms", "rise": 3, "fall": 4, "send": "PING\r\n", "expect": "+PONG" },
               "outlierDetection": { "consecutiveFailures": 7, "baseEjectionTime": "10s", "maxEjectionTime": "1m", "maxEjectionPercent": 30 },
+              "clients": { "allow": ["10.0.0.0/8"], "deny": ["10.9.0.0/16"], "maxConnections": 20, "maxConnectionRate": 50, "connectionRateInterval": "10s" },
               "drainTimeout": "9s",
             }
             """);
@@ -39,6 +40,9 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal((TimeSpan.FromMilliseconds(500), 3, 4, "+PONG"), (options.HealthCheck.Interval, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Expect));
         Assert.Equal((7, TimeSpan.FromSeconds(10), 30), (options.OutlierDetection.ConsecutiveFailures, options.OutlierDetection.BaseEjectionTime, options.OutlierDetection.MaxEjectionPercent));
         Assert.Equal(TimeSpan.FromSeconds(9), settings.DrainTimeout);
+        Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
+        Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);
+        Assert.Equal((20, 50, TimeSpan.FromSeconds(10)), (options.Clients.MaxConnections, options.Clients.MaxConnectionRate, options.Clients.ConnectionRateInterval));
         Assert.Equal((500, 50, TimeSpan.FromSeconds(3), 10), (options.MaxConnections, options.MaxQueueLength, options.QueueTimeout, options.Backends[1].MaxConnections));
     }
 
@@ -51,6 +55,8 @@ public sealed class ConfigFileTests : IDisposable
     [InlineData("""{ "backends": [ { "weight": 2 } ] }""", "lb.json: backends[0] has no address.")]
     [InlineData("""{ "backends": [ "10.0.0.1:0" ] }""", "lb.json: Backends[0].Address '10.0.0.1:0' has port 0, outside 1-65535.")]
     [InlineData("""{ "strategy": "fastest" }""", "lb.json: Strategy 'fastest' is unknown; valid strategies are:")]
+    [InlineData("""{ "clients": { "allow": ["10.0.0.0/40"] } }""", "lb.json: Clients.Allow[0] '10.0.0.0/40' is not a network")]
+    [InlineData("""{ "clients": { "maxConn": 2 } }""", "lb.json: clients.maxConn is not a client setting")]
     public void Load_Mistakes_NameTheFileAndTheSetting(string json, string expected)
     {
         var (settings, errors) = ConfigFile.Load(Write(json));

@@ -35,6 +35,32 @@ public class QuickstartArgumentsTests
     }
 
     [Fact]
+    public void Parse_ClientFlags_SetAccessRulesAndPerClientLimits()
+    {
+        var (settings, errors) = QuickstartArguments.Parse(
+        [
+            "--backend", "10.0.0.5:80", "--allow", "10.0.0.0/8", "--allow", "::1", "--deny", "10.9.0.0/16",
+            "--max-conn-per-client", "10", "--max-rate-per-client", "100/1m",
+        ]);
+
+        Assert.Empty(errors);
+        var clients = settings!.Tuning(new()).Clients;
+        Assert.Equal(["10.0.0.0/8", "::1"], clients.Allow);
+        Assert.Equal(["10.9.0.0/16"], clients.Deny);
+        Assert.Equal((10, 100, TimeSpan.FromMinutes(1)), (clients.MaxConnections, clients.MaxConnectionRate, clients.ConnectionRateInterval));
+        Assert.Equal((20, TimeSpan.FromSeconds(1)), Rate("20"));
+        Assert.Contains(
+            "--max-rate-per-client '20 per second' is not a rate; write connections per interval like 20/1s or 100/1m.",
+            QuickstartArguments.Parse(["--max-rate-per-client", "20 per second"]).Errors);
+
+        static (int, TimeSpan) Rate(string text)
+        {
+            var clients = QuickstartArguments.Parse(["--max-rate-per-client", text]).Settings!.Tuning(new()).Clients;
+            return (clients.MaxConnectionRate, clients.ConnectionRateInterval);
+        }
+    }
+
+    [Fact]
     public void Parse_HealthAndTimeoutFlags_TuneTheOptions()
     {
         var (settings, errors) = QuickstartArguments.Parse(

@@ -11,8 +11,15 @@ public abstract record BalancerEvent;
 
 /// <summary>A client connection arrived and needs a backend.</summary>
 /// <param name="ConnectionId">The connection's id, unique within one run of the fold; a repeated id is ignored.</param>
-/// <param name="Client">The client's address, for strategies that hash it; null when unknown.</param>
-public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = null) : BalancerEvent;
+/// <param name="Client">The client's address, for access rules, per-client limits and strategies that hash it; null when unknown.</param>
+public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = null) : BalancerEvent
+{
+    /// <summary>
+    /// When it arrived, for per-client rate limits. The balancer stamps it from its scheduler, and
+    /// <see cref="BalancingFold"/> from the one it is given, when it is left unset.
+    /// </summary>
+    public DateTimeOffset Time { get; init; }
+}
 
 /// <summary>
 /// The backend an assigned connection was sent to did not accept it (refused, timed out). Its active

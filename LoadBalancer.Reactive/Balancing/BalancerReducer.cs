@@ -11,9 +11,25 @@ internal static class BalancerReducer
 {
     public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy)
     {
+        if (@event is ConnectionArrived arrived && policy.Clients.Any && !IsKnown(state, arrived.ConnectionId))
+        {
+            var (admitted, refusal) = ClientAdmission.Admit(state, arrived, policy.Clients);
+            if (refusal is { } reason)
+            {
+                return new Step(admitted with { Decisions = admitted.Decisions + 1 }, new Rejection(arrived.ConnectionId, reason));
+            }
+
+            state = admitted;
+        }
+
         var step = SlowStart.Begin(ReduceEvent(state, @event, policy), policy);
-        return step.State.Queue.IsEmpty ? step : Queueing.Serve(step, policy);
+        step = step.State.Queue.IsEmpty ? step : Queueing.Serve(step, policy);
+        return ClientAdmission.Settle(step, policy.Clients);
     }
+
+    // A repeated arrival id changes nothing (see Arrive), so it must not be counted against its client either.
+    private static bool IsKnown(BalancerState state, long connectionId) =>
+        state.Connections.ContainsKey(connectionId) || state.ClientOf.ContainsKey(connectionId);
 
     private static Step ReduceEvent(BalancerState state, BalancerEvent @event, FoldPolicy policy) => @event switch
     {

@@ -22,6 +22,12 @@ internal sealed record BalancerState(
     /// <summary>Connections waiting for a free slot, first come first served.</summary>
     public ImmutableList<Waiter> Queue { get; init; } = [];
 
+    /// <summary>Per client address: connections held and recent new connections (only with per-client limits).</summary>
+    public ImmutableDictionary<IPAddress, ClientTally> Clients { get; init; } = ImmutableDictionary<IPAddress, ClientTally>.Empty;
+
+    /// <summary>The client address each admitted connection counts against, until it leaves the fold.</summary>
+    public ImmutableDictionary<long, IPAddress> ClientOf { get; init; } = ImmutableDictionary<long, IPAddress>.Empty;
+
     private FrozenDictionary<string, int> _indexByAddress = Index(Backends);
 
     public static BalancerState Create(IEnumerable<BackendOptions> backends, HealthCheckOptions? healthCheck = null) => new(

@@ -82,7 +82,10 @@ public static class BalancingFold
                 .Do(step => ScheduleTimers(step, options, scheduler, feed, timers))
                 .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot(), step.Changes) { FromQueue = step.FromQueue })
                 .Subscribe(observer);
-            var input = events.Subscribe(feed);
+            // Arrivals are stamped with the scheduler's time (for per-client rates) unless the caller did.
+            var input = events
+                .Select(e => e is ConnectionArrived { Time.Ticks: 0 } arrived && scheduler is not null ? arrived with { Time = scheduler.Now } : e)
+                .Subscribe(feed);
             return () =>
             {
                 input.Dispose();

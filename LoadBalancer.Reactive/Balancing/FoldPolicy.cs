@@ -22,6 +22,9 @@ internal sealed record FoldPolicy(
     /// <summary>How long a backend takes to ramp up after joining or coming back; zero for no slow start.</summary>
     public TimeSpan SlowStart { get; init; }
 
+    /// <summary>Access rules and per-client limits, checked before a backend is picked.</summary>
+    public ClientRules Clients { get; init; } = ClientRules.None;
+
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,
         options.RandomSeed is { } seed ? new Random(seed) : new Random(),
@@ -33,5 +36,6 @@ internal sealed record FoldPolicy(
         MaxConnections = options.MaxConnections,
         MaxQueueLength = options.MaxQueueLength,
         SlowStart = options.SlowStart,
+        Clients = ClientRules.From(options.Clients),
     };
 }

@@ -99,6 +99,9 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public bool PanicMode { get; init; }
 
+    /// <summary>Which clients may connect, and how much each may use. Default: everyone, without limits.</summary>
+    public ClientOptions Clients { get; init; } = new();
+
     /// <summary>
     /// How many events each <see cref="TcpLoadBalancer.Events"/> subscriber may fall behind before
     /// further events are dropped for it (and counted in an <see cref="Events.EventsDropped"/>).

@@ -55,6 +55,8 @@ public static class LoadBalancerOptionsValidator
             errors.Add($"MaxConnections must be zero (no limit) or positive, but is {options.MaxConnections}.");
         }
 
+        ValidateClients(options.Clients, errors);
+
         if (options.MaxQueueLength < 0)
         {
             errors.Add($"MaxQueueLength must be zero (no queue) or positive, but is {options.MaxQueueLength}.");
@@ -237,6 +239,41 @@ public static class LoadBalancerOptionsValidator
             {
                 ValidateHealthCheck(healthCheck, $"{field}[{i}].HealthCheck", errors);
             }
+        }
+    }
+
+    private static void ValidateClients(ClientOptions? clients, List<string> errors)
+    {
+        if (clients is null)
+        {
+            errors.Add("Clients must be set (new ClientOptions() allows everyone, without limits).");
+            return;
+        }
+
+        foreach (var (networks, name) in new[] { (clients.Allow, "Allow"), (clients.Deny, "Deny") })
+        {
+            for (var i = 0; i < (networks?.Count ?? 0); i++)
+            {
+                if (!NetworkParser.TryParse(networks![i], $"Clients.{name}[{i}]", out _, out var error))
+                {
+                    errors.Add(error);
+                }
+            }
+        }
+
+        if (clients.MaxConnections < 0)
+        {
+            errors.Add($"Clients.MaxConnections must be zero (no limit) or positive, but is {clients.MaxConnections}.");
+        }
+
+        if (clients.MaxConnectionRate < 0)
+        {
+            errors.Add($"Clients.MaxConnectionRate must be zero (no limit) or positive, but is {clients.MaxConnectionRate}.");
+        }
+
+        if (clients.ConnectionRateInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"Clients.ConnectionRateInterval must be positive, but is {clients.ConnectionRateInterval}.");
         }
     }
 }

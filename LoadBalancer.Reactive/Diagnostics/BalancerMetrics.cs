@@ -93,6 +93,9 @@ internal sealed class BalancerMetrics : IDisposable
         RejectionReason.NoBackendAvailable => "no_backend_available",
         RejectionReason.ConnectionLimitReached => "connection_limit",
         RejectionReason.AllBackendsFull => "backends_full",
-        _ => "queue_timeout",
+        RejectionReason.QueueTimeout => "queue_timeout",
+        RejectionReason.Denied => "denied",
+        RejectionReason.ClientConnectionLimit => "client_connection_limit",
+        _ => "client_rate_limit",
     };
 }

@@ -157,6 +157,15 @@ public enum RejectionReason
 
     /// <summary>The connection waited in the queue for <c>QueueTimeout</c> without a slot coming free.</summary>
     QueueTimeout,
+
+    /// <summary>The client's address is in a denied network, or outside every allowed one (<c>Clients.Allow</c>, <c>Clients.Deny</c>).</summary>
+    Denied,
+
+    /// <summary>The client already held <c>Clients.MaxConnections</c> connections.</summary>
+    ClientConnectionLimit,
+
+    /// <summary>The client opened <c>Clients.MaxConnectionRate</c> connections within <c>Clients.ConnectionRateInterval</c> already.</summary>
+    ClientRateLimit,
 }
 
 /// <summary>What a queued connection waits for.</summary>

@@ -58,6 +58,20 @@ public static class LoadBalancerConfiguration
                 EventBufferCapacity = Int(section, "EventBufferCapacity") ?? defaults.EventBufferCapacity,
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
+                Clients = Clients(section.GetSection("Clients")),
+            };
+        }
+
+        private ClientOptions Clients(IConfigurationSection section)
+        {
+            var defaults = new ClientOptions();
+            return new ClientOptions
+            {
+                Allow = [.. section.GetSection("Allow").GetChildren().Select(child => child.Value ?? string.Empty)],
+                Deny = [.. section.GetSection("Deny").GetChildren().Select(child => child.Value ?? string.Empty)],
+                MaxConnections = Int(section, "MaxConnections") ?? 0,
+                MaxConnectionRate = Int(section, "MaxConnectionRate") ?? 0,
+                ConnectionRateInterval = Duration(section, "ConnectionRateInterval") ?? defaults.ConnectionRateInterval,
             };
         }
 

@@ -96,6 +96,7 @@ internal static class ConfigFile
                     "queueTimeout" => options with { QueueTimeout = Duration(value, "queueTimeout") ?? options.QueueTimeout },
                     "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },
                     "outlierDetection" => options with { OutlierDetection = Outliers(value) },
+                    "clients" => options with { Clients = Clients(value) },
                     "drainTimeout" => options,
                     _ => Unknown(options, setting.Name),
                 };
@@ -214,6 +215,26 @@ internal static class ConfigFile
             return outliers;
         }
 
+        private ClientOptions Clients(JsonElement value)
+        {
+            var clients = new ClientOptions();
+            foreach (var setting in Object(value, "clients"))
+            {
+                var path = $"clients.{setting.Name}";
+                clients = setting.Name switch
+                {
+                    "allow" => clients with { Allow = Strings(setting.Value, path, "network") },
+                    "deny" => clients with { Deny = Strings(setting.Value, path, "network") },
+                    "maxConnections" => clients with { MaxConnections = Int(setting.Value, path) ?? 0 },
+                    "maxConnectionRate" => clients with { MaxConnectionRate = Int(setting.Value, path) ?? 0 },
+                    "connectionRateInterval" => clients with { ConnectionRateInterval = Duration(setting.Value, path) ?? clients.ConnectionRateInterval },
+                    _ => Bad(clients, $"{path} is not a client setting (allow, deny, maxConnections, maxConnectionRate, connectionRateInterval)."),
+                };
+            }
+
+            return clients;
+        }
+
         private T Bad<T>(T value, string error)
         {
             Errors.Add($"{file}: {error}");
@@ -231,14 +252,14 @@ internal static class ConfigFile
             return [];
         }
 
-        private string[] Strings(JsonElement value, string field)
+        private string[] Strings(JsonElement value, string field, string what = "HOST:PORT")
         {
             if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String))
             {
                 return [.. value.EnumerateArray().Select(item => item.GetString()!)];
             }
 
-            Errors.Add($"{file}: {field} must be a list of \"HOST:PORT\" strings.");
+            Errors.Add($"{file}: {field} must be a list of \"{what}\" strings.");
             return [];
         }
 

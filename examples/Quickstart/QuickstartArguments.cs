@@ -72,6 +72,11 @@ internal static class QuickstartArguments
           --slow-start D              ramp a backend that joins or comes back up over this window (default off)
           --no-health-checks          do not probe backends
           --panic-mode                when no backend is available, use them all rather than reject
+          --allow CIDR, --deny CIDR   let in only clients from these networks / refuse these (repeatable;
+                                      10.0.0.0/8, 2001:db8::/32 or one address; deny wins)
+          --max-conn-per-client N     the most connections one client address may hold at once
+          --max-rate-per-client N/D   the most new connections one client address may open per interval
+                                      (like 20/1s; refused attempts count too)
 
         Durations are written like 500ms, 2s, 1m or 1h.
           --quiet                     print backend and lifecycle events only, not every connection's
@@ -213,6 +218,37 @@ internal static class QuickstartArguments
                 case "--panic-mode":
                     tuning.Add(o => o with { PanicMode = true });
                     break;
+                case "--allow":
+                    if (TakeValue(args, ref i, arg, errors) is { } allowed)
+                    {
+                        tuning.Add(o => o with { Clients = o.Clients with { Allow = [.. o.Clients.Allow, allowed] } });
+                    }
+
+                    break;
+                case "--deny":
+                    if (TakeValue(args, ref i, arg, errors) is { } denied)
+                    {
+                        tuning.Add(o => o with { Clients = o.Clients with { Deny = [.. o.Clients.Deny, denied] } });
+                    }
+
+                    break;
+                case "--max-conn-per-client":
+                    Count(args, ref i, arg, errors, tuning, (o, n) => o with { Clients = o.Clients with { MaxConnections = n } });
+                    break;
+                case "--max-rate-per-client":
+                    if (TakeValue(args, ref i, arg, errors) is { } rateText)
+                    {
+                        if (ParseRate(rateText, out var count, out var interval))
+                        {
+                            tuning.Add(o => o with { Clients = o.Clients with { MaxConnectionRate = count, ConnectionRateInterval = interval } });
+                        }
+                        else
+                        {
+                            errors.Add($"{arg} '{rateText}' is not a rate; write connections per interval like 20/1s or 100/1m.");
+                        }
+                    }
+
+                    break;
                 default:
                     errors.Add(arg.StartsWith('-') ? $"Unknown option '{arg}'." : $"Unexpected argument '{arg}'.");
                     break;
@@ -286,6 +322,16 @@ internal static class QuickstartArguments
         {
             errors.Add($"{option} '{text}' is not a whole number.");
         }
+    }
+
+    // "20/1s", "100/1m", or a bare "20" per second.
+    private static bool ParseRate(string text, out int count, out TimeSpan interval)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        interval = TimeSpan.FromSeconds(1);
+        var countText = slash < 0 ? text : text[..slash];
+        return int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count)
+            && (slash < 0 || (Durations.TryParse(text[(slash + 1)..], out interval, out _) && interval > TimeSpan.Zero));
     }
 
     private static BackendOptions? ParseBackend(string text, List<string> errors)
