@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Proxy;
 using LoadBalancer.Reactive.Relaying;
 
 namespace LoadBalancer.Reactive;
@@ -12,6 +14,7 @@ namespace LoadBalancer.Reactive;
 public sealed partial class TcpLoadBalancer
 {
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly System.Collections.Immutable.ImmutableArray<IPNetwork> _trustedProxies;
     private long _nextConnectionId;
     private int _live;
     private int _finishedWhileStopping;
@@ -35,10 +38,10 @@ public sealed partial class TcpLoadBalancer
             Interlocked.Increment(ref _live);
         }
 
+        var listenerEndPoint = SafeLocalEndPoint(listener);
         try
         {
             client.NoDelay = true;
-            Publish(new ConnectionAccepted(connection.Id, connection.ClientEndPoint, listener.LocalEndPoint!));
         }
         catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
         {
@@ -46,7 +49,61 @@ public sealed partial class TcpLoadBalancer
             // relay then fails and releases, which keeps every count in one place.
         }
 
+        if (FromTrustedProxy(connection.PeerEndPoint))
+        {
+            _ = ArriveAfterProxyHeaderAsync(connection, listenerEndPoint);
+            return;
+        }
+
+        Publish(new ConnectionAccepted(connection.Id, connection.ClientEndPoint, listenerEndPoint));
+        Arrive(connection);
+    }
+
+    private void Arrive(ClientConnection connection) =>
         _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint) { Time = connection.AcceptedAt });
+
+    private bool FromTrustedProxy(EndPoint peer)
+    {
+        if (_trustedProxies.IsEmpty || peer is not IPEndPoint endPoint)
+        {
+            return false;
+        }
+
+        var address = NetworkParser.Normalize(endPoint.Address);
+        return _trustedProxies.Any(network => network.Contains(address));
+    }
+
+    // A trusted proxy's connection starts with a PROXY header naming the real client: it is read (and
+    // consumed, the bytes after it staying in the pipe for the relay) before the fold sees the connection,
+    // so access rules, per-client limits and source hashing all use the real client.
+    private async Task ArriveAfterProxyHeaderAsync(ClientConnection connection, EndPoint listenerEndPoint)
+    {
+        var (header, error) = await ProxyHeaderReader.ReadAsync(
+            connection.Input, _options.AcceptProxy.HeaderTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+        if (header?.Source is { } source)
+        {
+            connection.ClientEndPoint = source;
+            connection.Destination = header.Destination;
+        }
+
+        Publish(new ConnectionAccepted(connection.Id, connection.ClientEndPoint, listenerEndPoint)
+        {
+            ProxiedBy = header?.Source is null ? null : connection.PeerEndPoint,
+        });
+        if (header is not null)
+        {
+            Arrive(connection);
+            return;
+        }
+
+        // Not the fold's decision (it never saw the connection), but reported the same way as its refusals.
+        if (_connections.TryRemove(connection.Id, out _))
+        {
+            Log.InvalidProxyHeader(_logger, connection.PeerEndPoint, error!);
+            Publish(new ConnectionRejected(connection.Id, connection.PeerEndPoint, RejectionReason.InvalidProxyHeader));
+            connection.CloseClient();
+            Finish(connection);
+        }
     }
 
     private void OnAcceptFailed(Socket listener, SocketException error)
@@ -164,6 +221,10 @@ public sealed partial class TcpLoadBalancer
         {
             backendSocket = await BackendConnector.ConnectAsync(
                 backend.EndPoint, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+            if (backend.SendProxy != ProxyProtocolVersion.None)
+            {
+                await SendProxyHeaderAsync(backendSocket, backend.SendProxy, connection).ConfigureAwait(false);
+            }
         }
         catch (SocketException exception) when (!connection.Aborted.IsCancellationRequested)
         {
@@ -214,6 +275,21 @@ public sealed partial class TcpLoadBalancer
             // or its backend's count would stay up for good.
             EndUnrelayed(connection, new RelayFailure(
                 SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+        }
+    }
+
+    // The header goes before any client byte; a backend that fails to take it counts as a failed connect.
+    private static async Task SendProxyHeaderAsync(Socket backend, ProxyProtocolVersion version, ClientConnection connection)
+    {
+        try
+        {
+            var header = ProxyHeaderWriter.Write(version, connection.ClientEndPoint, connection.Destination);
+            await backend.SendAsync(header, SocketFlags.None, connection.Aborted).ConfigureAwait(false);
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
         }
     }
 

@@ -39,6 +39,9 @@ public class LoadBalancerOptionsValidatorTests
         { "deny not an address", s_valid with { Clients = new() { Deny = ["10.0.0.0/8", "intranet"] } }, "Clients.Deny[1] 'intranet' is not an IP address" },
         { "deny empty", s_valid with { Clients = new() { Deny = [""] } }, "Clients.Deny[0] is empty" },
         { "negative per-client limit", s_valid with { Clients = new() { MaxConnections = -1 } }, "Clients.MaxConnections must be zero (no limit) or positive" },
+        { "accept-proxy not a network", s_valid with { AcceptProxy = new() { From = ["proxies"] } }, "AcceptProxy.From[0] 'proxies' is not an IP address" },
+        { "zero header timeout", s_valid with { AcceptProxy = new() { HeaderTimeout = TimeSpan.Zero } }, "AcceptProxy.HeaderTimeout must be positive" },
+        { "undefined send-proxy", s_valid with { Backends = [new BackendOptions("127.0.0.1:8081") { SendProxy = (ProxyProtocolVersion)7 }] }, "Backends[0] '127.0.0.1:8081' has SendProxy 7; it must be None, V1 or V2" },
         { "zero rate interval", s_valid with { Clients = new() { ConnectionRateInterval = TimeSpan.Zero } }, "Clients.ConnectionRateInterval must be positive" },
     };
 

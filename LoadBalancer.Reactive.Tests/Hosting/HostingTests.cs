@@ -30,12 +30,18 @@ public class HostingTests
             ["LoadBalancer:Clients:MaxConnections"] = "20",
             ["LoadBalancer:Clients:MaxConnectionRate"] = "50",
             ["LoadBalancer:Clients:ConnectionRateInterval"] = "10s",
+            ["LoadBalancer:Backends:0:SendProxy"] = "v2",
+            ["LoadBalancer:AcceptProxy:From:0"] = "10.1.0.0/16",
+            ["LoadBalancer:AcceptProxy:HeaderTimeout"] = "2s",
         }));
 
         Assert.Equal([("10.0.0.1:80", 3), ("10.0.0.2:80", 1)], options.Backends.Select(b => (b.Address, b.Weight)));
         Assert.Equal((TimeSpan.FromMilliseconds(750), TimeSpan.FromMinutes(30)), (options.ConnectTimeout, options.IdleTimeout));
         Assert.Equal((TimeSpan.FromMilliseconds(500), 4), (options.HealthCheck.Interval, options.HealthCheck.Fall));
         Assert.Equal((TimeSpan.FromSeconds(10), 100), (options.OutlierDetection.BaseEjectionTime, options.MaxConnections));
+        Assert.Equal((ProxyProtocolVersion.V2, ProxyProtocolVersion.None), (options.Backends[0].SendProxy, options.Backends[1].SendProxy));
+        Assert.Equal(["10.1.0.0/16"], options.AcceptProxy.From);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
         Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);
         Assert.Equal((20, 50, TimeSpan.FromSeconds(10)), (options.Clients.MaxConnections, options.Clients.MaxConnectionRate, options.Clients.ConnectionRateInterval));

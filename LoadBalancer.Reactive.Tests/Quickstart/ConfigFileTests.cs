@@ -1,3 +1,4 @@
+using LoadBalancer.Reactive.Configuration;
 using Quickstart;
 
 namespace LoadBalancer.Reactive.Tests.Quickstart;
@@ -13,7 +14,8 @@ public sealed class ConfigFileTests : IDisposable
             {
               // Comments and trailing commas are fine.
               "listen": ["127.0.0.1:0"],
-              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false } } ],
+              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false }, "sendProxy": "v1" } ],
+              "acceptProxy": { "from": ["10.1.0.0/16"], "headerTimeout": "2s" },
               "maxConnections": 500,
               "maxQueueLength": 50,
               "queueTimeout": "3s",
@@ -40,6 +42,9 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal((TimeSpan.FromMilliseconds(500), 3, 4, "+PONG"), (options.HealthCheck.Interval, options.HealthCheck.Rise, options.HealthCheck.Fall, options.HealthCheck.Expect));
         Assert.Equal((7, TimeSpan.FromSeconds(10), 30), (options.OutlierDetection.ConsecutiveFailures, options.OutlierDetection.BaseEjectionTime, options.OutlierDetection.MaxEjectionPercent));
         Assert.Equal(TimeSpan.FromSeconds(9), settings.DrainTimeout);
+        Assert.Equal((ProxyProtocolVersion.None, ProxyProtocolVersion.V1), (options.Backends[0].SendProxy, options.Backends[1].SendProxy));
+        Assert.Equal(["10.1.0.0/16"], options.AcceptProxy.From);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
         Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);
         Assert.Equal((20, 50, TimeSpan.FromSeconds(10)), (options.Clients.MaxConnections, options.Clients.MaxConnectionRate, options.Clients.ConnectionRateInterval));
@@ -57,6 +62,8 @@ public sealed class ConfigFileTests : IDisposable
     [InlineData("""{ "strategy": "fastest" }""", "lb.json: Strategy 'fastest' is unknown; valid strategies are:")]
     [InlineData("""{ "clients": { "allow": ["10.0.0.0/40"] } }""", "lb.json: Clients.Allow[0] '10.0.0.0/40' is not a network")]
     [InlineData("""{ "clients": { "maxConn": 2 } }""", "lb.json: clients.maxConn is not a client setting")]
+    [InlineData("""{ "backends": [ { "address": "10.0.0.1:80", "sendProxy": "v3" } ] }""", "lb.json: backends[0].sendProxy must be \"v1\", \"v2\" or \"none\".")]
+    [InlineData("""{ "acceptProxy": { "from": ["10.0.0.1/8"] } }""", "lb.json: AcceptProxy.From[0] '10.0.0.1/8' is not a network")]
     public void Load_Mistakes_NameTheFileAndTheSetting(string json, string expected)
     {
         var (settings, errors) = ConfigFile.Load(Write(json));

@@ -1,3 +1,4 @@
+using LoadBalancer.Reactive.Configuration;
 using Quickstart;
 
 namespace LoadBalancer.Reactive.Tests.Quickstart;
@@ -41,10 +42,16 @@ public class QuickstartArgumentsTests
         [
             "--backend", "10.0.0.5:80", "--allow", "10.0.0.0/8", "--allow", "::1", "--deny", "10.9.0.0/16",
             "--max-conn-per-client", "10", "--max-rate-per-client", "100/1m",
+            "--accept-proxy", "10.1.0.0/16", "--send-proxy", "v2",
         ]);
 
         Assert.Empty(errors);
-        var clients = settings!.Tuning(new()).Clients;
+        Assert.Equal(["10.1.0.0/16"], settings!.Tuning(new()).AcceptProxy.From);
+        Assert.All(settings.WithFlags([new("10.0.0.5:80"), new("10.0.0.6:80")]), backend => Assert.Equal(ProxyProtocolVersion.V2, backend.SendProxy));
+        Assert.Contains(
+            "--send-proxy 'v3' is not a PROXY protocol version; write v1 or v2.",
+            QuickstartArguments.Parse(["--send-proxy", "v3"]).Errors);
+        var clients = settings.Tuning(new()).Clients;
         Assert.Equal(["10.0.0.0/8", "::1"], clients.Allow);
         Assert.Equal(["10.9.0.0/16"], clients.Deny);
         Assert.Equal((10, 100, TimeSpan.FromMinutes(1)), (clients.MaxConnections, clients.MaxConnectionRate, clients.ConnectionRateInterval));

@@ -47,6 +47,9 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>The most connections the backend takes at once; 0 for no limit.</summary>
     public int MaxConnections { get; init; }
 
+    /// <summary>The PROXY protocol header the backend is sent before each connection's bytes, if any.</summary>
+    public Configuration.ProxyProtocolVersion SendProxy { get; init; }
+
     /// <summary>Whether the backend is at its <see cref="MaxConnections"/>.</summary>
     public bool Full => MaxConnections > 0 && ActiveConnections >= MaxConnections;
 

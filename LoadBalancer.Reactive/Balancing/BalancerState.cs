@@ -68,6 +68,7 @@ internal sealed record BalancerState(
         return new BackendSnapshot(options.Address, endPoint, options.Weight, ActiveConnections: 0, TotalConnections: 0)
         {
             MaxConnections = options.MaxConnections,
+            SendProxy = options.SendProxy,
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,
         };

@@ -99,6 +99,13 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public bool PanicMode { get; init; }
 
+    /// <summary>
+    /// Read a PROXY protocol header (v1 or v2) from clients connecting from these trusted networks (another
+    /// balancer in front of this one), and use the client address it names for access rules, per-client
+    /// limits, source hashing and events. Empty (the default): no header is expected from anyone.
+    /// </summary>
+    public AcceptProxyOptions AcceptProxy { get; init; } = new();
+
     /// <summary>Which clients may connect, and how much each may use. Default: everyone, without limits.</summary>
     public ClientOptions Clients { get; init; } = new();
 
@@ -146,4 +153,10 @@ public sealed record BackendOptions
 
     /// <summary>Active health checks for this backend; null (the default) uses <see cref="LoadBalancerOptions.HealthCheck"/>.</summary>
     public HealthCheckOptions? HealthCheck { get; init; }
+
+    /// <summary>
+    /// Send this backend a PROXY protocol header before the client's bytes, so it sees the real client
+    /// address (HAProxy's <c>send-proxy</c> and <c>send-proxy-v2</c>). Default: none.
+    /// </summary>
+    public ProxyProtocolVersion SendProxy { get; init; }
 }

@@ -56,6 +56,7 @@ public static class LoadBalancerOptionsValidator
         }
 
         ValidateClients(options.Clients, errors);
+        ValidateAcceptProxy(options.AcceptProxy, errors);
 
         if (options.MaxQueueLength < 0)
         {
@@ -235,6 +236,11 @@ public static class LoadBalancerOptionsValidator
                 errors.Add($"{field}[{i}] '{backend.Address}' has MaxConnections {backend.MaxConnections}; it must be zero (no limit) or positive.");
             }
 
+            if (!Enum.IsDefined(backend.SendProxy))
+            {
+                errors.Add($"{field}[{i}] '{backend.Address}' has SendProxy {(int)backend.SendProxy}; it must be None, V1 or V2.");
+            }
+
             if (backend.HealthCheck is { } healthCheck)
             {
                 ValidateHealthCheck(healthCheck, $"{field}[{i}].HealthCheck", errors);
@@ -274,6 +280,28 @@ public static class LoadBalancerOptionsValidator
         if (clients.ConnectionRateInterval <= TimeSpan.Zero)
         {
             errors.Add($"Clients.ConnectionRateInterval must be positive, but is {clients.ConnectionRateInterval}.");
+        }
+    }
+
+    private static void ValidateAcceptProxy(AcceptProxyOptions? acceptProxy, List<string> errors)
+    {
+        if (acceptProxy is null)
+        {
+            errors.Add("AcceptProxy must be set (new AcceptProxyOptions() expects no PROXY headers).");
+            return;
+        }
+
+        for (var i = 0; i < (acceptProxy.From?.Count ?? 0); i++)
+        {
+            if (!NetworkParser.TryParse(acceptProxy.From![i], $"AcceptProxy.From[{i}]", out _, out var error))
+            {
+                errors.Add(error);
+            }
+        }
+
+        if (acceptProxy.HeaderTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"AcceptProxy.HeaderTimeout must be positive, but is {acceptProxy.HeaderTimeout}.");
         }
     }
 }

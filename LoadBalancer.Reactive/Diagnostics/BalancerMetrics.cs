@@ -96,6 +96,7 @@ internal sealed class BalancerMetrics : IDisposable
         RejectionReason.QueueTimeout => "queue_timeout",
         RejectionReason.Denied => "denied",
         RejectionReason.ClientConnectionLimit => "client_connection_limit",
-        _ => "client_rate_limit",
+        RejectionReason.ClientRateLimit => "client_rate_limit",
+        _ => "invalid_proxy_header",
     };
 }

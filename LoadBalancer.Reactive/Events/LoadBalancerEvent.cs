@@ -21,9 +21,13 @@ public sealed record BalancerStopped(int Finished, int Aborted) : LoadBalancerEv
 
 /// <summary>A client connected.</summary>
 /// <param name="ConnectionId">Identifies the connection in every later event about it.</param>
-/// <param name="Client">The client's address.</param>
+/// <param name="Client">The client's address (from the PROXY header, when a trusted proxy sent one).</param>
 /// <param name="Listener">The endpoint the client connected to.</param>
-public sealed record ConnectionAccepted(long ConnectionId, EndPoint Client, EndPoint Listener) : LoadBalancerEvent;
+public sealed record ConnectionAccepted(long ConnectionId, EndPoint Client, EndPoint Listener) : LoadBalancerEvent
+{
+    /// <summary>The trusted proxy the connection came through, when <see cref="Client"/> was read from its PROXY header; else null.</summary>
+    public EndPoint? ProxiedBy { get; init; }
+}
 
 /// <summary>The strategy picked a backend for a connection (again, on a retry).</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -166,6 +170,9 @@ public enum RejectionReason
 
     /// <summary>The client opened <c>Clients.MaxConnectionRate</c> connections within <c>Clients.ConnectionRateInterval</c> already.</summary>
     ClientRateLimit,
+
+    /// <summary>A connection from a trusted proxy (<c>AcceptProxy.From</c>) did not start with a valid PROXY header in time.</summary>
+    InvalidProxyHeader,
 }
 
 /// <summary>What a queued connection waits for.</summary>

@@ -59,7 +59,29 @@ public static class LoadBalancerConfiguration
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
                 Clients = Clients(section.GetSection("Clients")),
+                AcceptProxy = new AcceptProxyOptions
+                {
+                    From = [.. section.GetSection("AcceptProxy:From").GetChildren().Select(child => child.Value ?? string.Empty)],
+                    HeaderTimeout = Duration(section.GetSection("AcceptProxy"), "HeaderTimeout") ?? defaults.AcceptProxy.HeaderTimeout,
+                },
             };
+        }
+
+        private ProxyProtocolVersion ProxyVersion(IConfiguration section, string key)
+        {
+            var text = section[key];
+            if (text is null)
+            {
+                return ProxyProtocolVersion.None;
+            }
+
+            if (Enum.TryParse<ProxyProtocolVersion>(text, ignoreCase: true, out var version) && Enum.IsDefined(version) && !int.TryParse(text, out _))
+            {
+                return version;
+            }
+
+            Errors.Add($"{Path(section, key)} '{text}' is not a PROXY protocol version; write None, V1 or V2.");
+            return ProxyProtocolVersion.None;
         }
 
         private ClientOptions Clients(IConfigurationSection section)
@@ -80,6 +102,7 @@ public static class LoadBalancerConfiguration
             Weight = Int(section, "Weight") ?? 1,
             MaxConnections = Int(section, "MaxConnections") ?? 0,
             HealthCheck = HealthCheck(section.GetSection("HealthCheck")),
+            SendProxy = ProxyVersion(section, "SendProxy"),
         };
 
         private HealthCheckOptions? HealthCheck(IConfigurationSection section)

@@ -17,7 +17,27 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
 
     public Socket Client { get; } = client;
 
-    public EndPoint ClientEndPoint { get; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+    /// <summary>The peer that connected: the client itself, or a proxy in front of the balancer.</summary>
+    public EndPoint PeerEndPoint { get; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+
+    /// <summary>The client as the balancer treats it: the peer, or the address a trusted PROXY header named.</summary>
+    public EndPoint ClientEndPoint { get; set; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+
+    /// <summary>What the client connected to: the listener, or the destination a trusted PROXY header named.</summary>
+    public EndPoint? Destination { get; set; } = client.LocalEndPoint;
+
+    /// <summary>The client's bytes, read through the pipe the relay later reads from (so nothing read early is lost).</summary>
+    public System.IO.Pipelines.PipeReader Input
+    {
+        get
+        {
+            lock (_gate)
+            {
+                _pipe ??= DuplexRelay.CreateClientPipe(Client);
+                return _pipe.Input;
+            }
+        }
+    }
 
     public DateTimeOffset AcceptedAt { get; } = acceptedAt;
 

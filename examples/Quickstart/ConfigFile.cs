@@ -97,6 +97,7 @@ internal static class ConfigFile
                     "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },
                     "outlierDetection" => options with { OutlierDetection = Outliers(value) },
                     "clients" => options with { Clients = Clients(value) },
+                    "acceptProxy" => options with { AcceptProxy = AcceptProxy(value) },
                     "drainTimeout" => options,
                     _ => Unknown(options, setting.Name),
                 };
@@ -157,8 +158,11 @@ internal static class ConfigFile
                     case "maxConnections":
                         backend = backend with { MaxConnections = Int(setting.Value, $"{field}.maxConnections") ?? 0 };
                         break;
+                    case "sendProxy":
+                        backend = backend with { SendProxy = ProxyVersion(setting.Value, $"{field}.sendProxy") };
+                        break;
                     default:
-                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck).");
+                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck, sendProxy).");
                         break;
                 }
             }
@@ -234,6 +238,28 @@ internal static class ConfigFile
 
             return clients;
         }
+
+        private AcceptProxyOptions AcceptProxy(JsonElement value)
+        {
+            var acceptProxy = new AcceptProxyOptions();
+            foreach (var setting in Object(value, "acceptProxy"))
+            {
+                var path = $"acceptProxy.{setting.Name}";
+                acceptProxy = setting.Name switch
+                {
+                    "from" => acceptProxy with { From = Strings(setting.Value, path, "network") },
+                    "headerTimeout" => acceptProxy with { HeaderTimeout = Duration(setting.Value, path) ?? acceptProxy.HeaderTimeout },
+                    _ => Bad(acceptProxy, $"{path} is not an acceptProxy setting (from, headerTimeout)."),
+                };
+            }
+
+            return acceptProxy;
+        }
+
+        private ProxyProtocolVersion ProxyVersion(JsonElement value, string field) =>
+            String(value, field) is { } text && QuickstartArguments.TryParseProxyVersion(text, out var version)
+                ? version
+                : Bad(ProxyProtocolVersion.None, $"{field} must be \"v1\", \"v2\" or \"none\".");
 
         private T Bad<T>(T value, string error)
         {

@@ -17,6 +17,7 @@ internal sealed class ConfigReloader : IDisposable
 
     private readonly string _path;
     private readonly bool _backendsFromFile;
+    private readonly Func<IReadOnlyList<BackendOptions>, IReadOnlyList<BackendOptions>> _withFlags;
     private readonly TcpLoadBalancer _balancer;
     private readonly TextWriter _output;
     private readonly TextWriter _error;
@@ -28,8 +29,10 @@ internal sealed class ConfigReloader : IDisposable
 
     private ConfigReloader(
         string path, FileSettings loaded, bool backendsFromFile, TcpLoadBalancer balancer,
-        IObservable<Unit>? requests, TextWriter output, TextWriter error)
+        IObservable<Unit>? requests, TextWriter output, TextWriter error,
+        Func<IReadOnlyList<BackendOptions>, IReadOnlyList<BackendOptions>>? withFlags)
     {
+        _withFlags = withFlags ?? (backends => backends);
         _path = Path.GetFullPath(path);
         _applied = loaded;
         _lastSeen = ReadQuietly(_path);
@@ -52,8 +55,9 @@ internal sealed class ConfigReloader : IDisposable
 
     public static ConfigReloader Start(
         string path, FileSettings loaded, bool backendsFromFile, TcpLoadBalancer balancer,
-        IObservable<Unit>? requests, TextWriter output, TextWriter error) =>
-        new(path, loaded, backendsFromFile, balancer, requests, output, error);
+        IObservable<Unit>? requests, TextWriter output, TextWriter error,
+        Func<IReadOnlyList<BackendOptions>, IReadOnlyList<BackendOptions>>? withFlags = null) =>
+        new(path, loaded, backendsFromFile, balancer, requests, output, error, withFlags);
 
     public void Dispose()
     {
@@ -92,7 +96,7 @@ internal sealed class ConfigReloader : IDisposable
             {
                 try
                 {
-                    _balancer.UpdateBackends(loaded.Options.Backends);
+                    _balancer.UpdateBackends(_withFlags(loaded.Options.Backends));
                 }
                 catch (LoadBalancerOptionsException exception)
                 {

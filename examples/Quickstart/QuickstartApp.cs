@@ -83,7 +83,7 @@ internal static class QuickstartApp
             var options = settings.Tuning(fromFile with
             {
                 Listen = settings.ListenFlags.Count > 0 || fromFile.Listen.Count == 0 ? settings.Listen : fromFile.Listen,
-                Backends = backends,
+                Backends = settings.WithFlags(backends),
                 Strategy = settings.StrategyFlag ?? (file is null ? settings.Strategy : fromFile.Strategy),
                 RandomSeed = settings.Seed ?? fromFile.RandomSeed,
             });
@@ -103,7 +103,8 @@ internal static class QuickstartApp
                 $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {backends.Count} backend(s) with {options.CustomStrategy?.ToString() ?? options.Strategy}.");
             output.WriteLine($"Try: curl http://{balancer.ListenEndPoints[0]}/   (Ctrl+C stops)");
             using var reloading = settings.ConfigPath is { } configPath && file is not null
-                ? ConfigReloader.Start(configPath, file, backendsFromFile: settings.Backends.Count == 0, balancer, reloadRequests, output, error)
+                ? ConfigReloader.Start(
+                    configPath, file, backendsFromFile: settings.Backends.Count == 0, balancer, reloadRequests, output, error, settings.WithFlags)
                 : null;
             started?.Invoke(balancer);
 

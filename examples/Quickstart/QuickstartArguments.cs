@@ -25,6 +25,13 @@ internal sealed record QuickstartSettings(
     /// <summary>Print backend and lifecycle events only, not a line per connection event (--quiet).</summary>
     public bool Quiet { get; init; }
 
+    /// <summary>The PROXY protocol header every backend is sent, from --send-proxy; null leaves each backend's own.</summary>
+    public ProxyProtocolVersion? SendProxy { get; init; }
+
+    /// <summary>Backends (from flags, the file or a reload) with what flags say about every backend.</summary>
+    public IReadOnlyList<BackendOptions> WithFlags(IReadOnlyList<BackendOptions> backends) =>
+        SendProxy is { } version ? [.. backends.Select(backend => backend with { SendProxy = version })] : backends;
+
     /// <summary>Draw a live table of backends instead of printing events (--dashboard).</summary>
     public bool Dashboard { get; init; }
 
@@ -74,6 +81,9 @@ internal static class QuickstartArguments
           --panic-mode                when no backend is available, use them all rather than reject
           --allow CIDR, --deny CIDR   let in only clients from these networks / refuse these (repeatable;
                                       10.0.0.0/8, 2001:db8::/32 or one address; deny wins)
+          --send-proxy v1|v2          send every backend a PROXY protocol header with the real client address
+          --accept-proxy CIDR         read a PROXY header (v1 or v2) from connections from this network, a
+                                      balancer in front of this one, and use the client it names (repeatable)
           --max-conn-per-client N     the most connections one client address may hold at once
           --max-rate-per-client N/D   the most new connections one client address may open per interval
                                       (like 20/1s; refused attempts count too)
@@ -103,6 +113,7 @@ internal static class QuickstartArguments
         var help = false;
         var quiet = false;
         var dashboard = false;
+        ProxyProtocolVersion? sendProxy = null;
         var tuning = new List<Func<LoadBalancerOptions, LoadBalancerOptions>>();
 
         for (var i = 0; i < args.Count; i++)
@@ -232,6 +243,27 @@ internal static class QuickstartArguments
                     }
 
                     break;
+                case "--accept-proxy":
+                    if (TakeValue(args, ref i, arg, errors) is { } trusted)
+                    {
+                        tuning.Add(o => o with { AcceptProxy = o.AcceptProxy with { From = [.. o.AcceptProxy.From, trusted] } });
+                    }
+
+                    break;
+                case "--send-proxy":
+                    if (TakeValue(args, ref i, arg, errors) is { } versionText)
+                    {
+                        if (TryParseProxyVersion(versionText, out var version))
+                        {
+                            sendProxy = version;
+                        }
+                        else
+                        {
+                            errors.Add($"{arg} '{versionText}' is not a PROXY protocol version; write v1 or v2.");
+                        }
+                    }
+
+                    break;
                 case "--max-conn-per-client":
                     Count(args, ref i, arg, errors, tuning, (o, n) => o with { Clients = o.Clients with { MaxConnections = n } });
                     break;
@@ -271,6 +303,7 @@ internal static class QuickstartArguments
             DrainTimeout = drain,
             Quiet = quiet,
             Dashboard = dashboard,
+            SendProxy = sendProxy,
             Tuning = options => tuning.Aggregate(options, (current, apply) => apply(current)),
         }, errors);
     }
@@ -322,6 +355,19 @@ internal static class QuickstartArguments
         {
             errors.Add($"{option} '{text}' is not a whole number.");
         }
+    }
+
+    /// <summary>"v1", "v2" or "none", in any case.</summary>
+    internal static bool TryParseProxyVersion(string text, out ProxyProtocolVersion version)
+    {
+        version = text.ToUpperInvariant() switch
+        {
+            "V1" => ProxyProtocolVersion.V1,
+            "V2" => ProxyProtocolVersion.V2,
+            "NONE" => ProxyProtocolVersion.None,
+            _ => (ProxyProtocolVersion)(-1),
+        };
+        return Enum.IsDefined(version);
     }
 
     // "20/1s", "100/1m", or a bare "20" per second.
