@@ -49,9 +49,10 @@ public sealed partial class TcpLoadBalancer
             // relay then fails and releases, which keeps every count in one place.
         }
 
-        if (FromTrustedProxy(connection.PeerEndPoint))
+        var fromProxy = FromTrustedProxy(connection.PeerEndPoint);
+        if (fromProxy || _options.FirstByteTimeout > TimeSpan.Zero)
         {
-            _ = ArriveAfterProxyHeaderAsync(connection, listenerEndPoint);
+            _ = ArriveAfterPrefaceAsync(connection, listenerEndPoint, fromProxy);
             return;
         }
 
@@ -73,34 +74,50 @@ public sealed partial class TcpLoadBalancer
         return _trustedProxies.Any(network => network.Contains(address));
     }
 
-    // A trusted proxy's connection starts with a PROXY header naming the real client: it is read (and
-    // consumed, the bytes after it staying in the pipe for the relay) before the fold sees the connection,
-    // so access rules, per-client limits and source hashing all use the real client.
-    private async Task ArriveAfterProxyHeaderAsync(ClientConnection connection, EndPoint listenerEndPoint)
+    // What comes before the fold sees a connection, read through the client's pipe (so every byte after
+    // it stays there for the relay): a trusted proxy's PROXY header naming the real client, so access
+    // rules, per-client limits and source hashing all use it; then, if configured, the client's first byte.
+    private async Task ArriveAfterPrefaceAsync(ClientConnection connection, EndPoint listenerEndPoint, bool fromProxy)
     {
-        var (header, error) = await ProxyHeaderReader.ReadAsync(
-            connection.Input, _options.AcceptProxy.HeaderTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
-        if (header?.Source is { } source)
+        (ProxyHeader? Header, string? Error) proxy = (null, null);
+        if (fromProxy)
         {
-            connection.ClientEndPoint = source;
-            connection.Destination = header.Destination;
+            proxy = await ProxyHeaderReader.ReadAsync(
+                connection.Input, _options.AcceptProxy.HeaderTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+            if (proxy.Header?.Source is { } source)
+            {
+                connection.ClientEndPoint = source;
+                connection.Destination = proxy.Header.Destination;
+            }
         }
 
         Publish(new ConnectionAccepted(connection.Id, connection.ClientEndPoint, listenerEndPoint)
         {
-            ProxiedBy = header?.Source is null ? null : connection.PeerEndPoint,
+            ProxiedBy = proxy.Header?.Source is null ? null : connection.PeerEndPoint,
         });
-        if (header is not null)
+        if (proxy.Error is { } invalid)
         {
-            Arrive(connection);
+            Log.InvalidProxyHeader(_logger, connection.PeerEndPoint, invalid);
+            RefuseBeforeTheFold(connection, RejectionReason.InvalidProxyHeader);
             return;
         }
 
-        // Not the fold's decision (it never saw the connection), but reported the same way as its refusals.
+        if (_options.FirstByteTimeout > TimeSpan.Zero
+            && await FirstByte.WaitAsync(connection.Input, _options.FirstByteTimeout, _scheduler, connection.Aborted).ConfigureAwait(false) is not null)
+        {
+            RefuseBeforeTheFold(connection, RejectionReason.FirstByteTimeout);
+            return;
+        }
+
+        Arrive(connection);
+    }
+
+    // Not the fold's decision (it never saw the connection), but reported the same way as its refusals.
+    private void RefuseBeforeTheFold(ClientConnection connection, RejectionReason reason)
+    {
         if (_connections.TryRemove(connection.Id, out _))
         {
-            Log.InvalidProxyHeader(_logger, connection.PeerEndPoint, error!);
-            Publish(new ConnectionRejected(connection.Id, connection.PeerEndPoint, RejectionReason.InvalidProxyHeader));
+            Publish(new ConnectionRejected(connection.Id, connection.ClientEndPoint, reason));
             connection.CloseClient();
             Finish(connection);
         }

@@ -89,6 +89,13 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public TimeSpan DnsRefreshInterval { get; init; }
 
+    /// <summary>
+    /// Close a client that sends nothing for this long after connecting, before a backend is picked for it,
+    /// so a silent client never holds a backend connection. Only for protocols where the client speaks first
+    /// (HTTP, TLS, Postgres, Redis; not SMTP or MySQL). <see cref="TimeSpan.Zero"/> (the default) turns it off.
+    /// </summary>
+    public TimeSpan FirstByteTimeout { get; init; }
+
     /// <summary>How long a connection may wait in the queue before it is refused. Default: 5 seconds.</summary>
     public TimeSpan QueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

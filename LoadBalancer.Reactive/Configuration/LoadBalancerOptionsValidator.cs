@@ -55,6 +55,11 @@ public static class LoadBalancerOptionsValidator
             errors.Add($"MaxConnections must be zero (no limit) or positive, but is {options.MaxConnections}.");
         }
 
+        if (options.FirstByteTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"FirstByteTimeout must be zero (off) or positive, but is {options.FirstByteTimeout}.");
+        }
+
         ValidateClients(options.Clients, errors);
         ValidateAcceptProxy(options.AcceptProxy, errors);
 

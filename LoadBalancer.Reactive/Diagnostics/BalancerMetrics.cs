@@ -97,6 +97,7 @@ internal sealed class BalancerMetrics : IDisposable
         RejectionReason.Denied => "denied",
         RejectionReason.ClientConnectionLimit => "client_connection_limit",
         RejectionReason.ClientRateLimit => "client_rate_limit",
-        _ => "invalid_proxy_header",
+        RejectionReason.InvalidProxyHeader => "invalid_proxy_header",
+        _ => "first_byte_timeout",
     };
 }

@@ -173,6 +173,9 @@ public enum RejectionReason
 
     /// <summary>A connection from a trusted proxy (<c>AcceptProxy.From</c>) did not start with a valid PROXY header in time.</summary>
     InvalidProxyHeader,
+
+    /// <summary>The client sent nothing within <c>FirstByteTimeout</c> (or closed without a byte).</summary>
+    FirstByteTimeout,
 }
 
 /// <summary>What a queued connection waits for.</summary>

@@ -55,6 +55,7 @@ public static class LoadBalancerConfiguration
                 QueueTimeout = Duration(section, "QueueTimeout") ?? defaults.QueueTimeout,
                 SlowStart = Duration(section, "SlowStart") ?? TimeSpan.Zero,
                 DnsRefreshInterval = Duration(section, "DnsRefreshInterval") ?? TimeSpan.Zero,
+                FirstByteTimeout = Duration(section, "FirstByteTimeout") ?? TimeSpan.Zero,
                 EventBufferCapacity = Int(section, "EventBufferCapacity") ?? defaults.EventBufferCapacity,
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),

@@ -92,6 +92,7 @@ internal static class ConfigFile
                     "maxConnections" => options with { MaxConnections = Int(value, "maxConnections") ?? 0 },
                     "maxQueueLength" => options with { MaxQueueLength = Int(value, "maxQueueLength") ?? 0 },
                     "dnsRefresh" => options with { DnsRefreshInterval = Duration(value, "dnsRefresh") ?? TimeSpan.Zero },
+                    "firstByteTimeout" => options with { FirstByteTimeout = Duration(value, "firstByteTimeout") ?? TimeSpan.Zero },
                     "slowStart" => options with { SlowStart = Duration(value, "slowStart") ?? TimeSpan.Zero },
                     "queueTimeout" => options with { QueueTimeout = Duration(value, "queueTimeout") ?? options.QueueTimeout },
                     "healthCheck" => options with { HealthCheck = HealthCheck(value, "healthCheck") },

@@ -84,6 +84,8 @@ internal static class QuickstartArguments
           --send-proxy v1|v2          send every backend a PROXY protocol header with the real client address
           --accept-proxy CIDR         read a PROXY header (v1 or v2) from connections from this network, a
                                       balancer in front of this one, and use the client it names (repeatable)
+          --first-byte-timeout D      close a client that sends nothing for this long (client-speaks-first
+                                      protocols only; default off)
           --max-conn-per-client N     the most connections one client address may hold at once
           --max-rate-per-client N/D   the most new connections one client address may open per interval
                                       (like 20/1s; refused attempts count too)
@@ -210,6 +212,9 @@ internal static class QuickstartArguments
                     break;
                 case "--dns-refresh":
                     Duration(args, ref i, arg, errors, tuning, (o, d) => o with { DnsRefreshInterval = d });
+                    break;
+                case "--first-byte-timeout":
+                    Duration(args, ref i, arg, errors, tuning, (o, d) => o with { FirstByteTimeout = d });
                     break;
                 case "--slow-start":
                     Duration(args, ref i, arg, errors, tuning, (o, d) => o with { SlowStart = d });
