@@ -6,6 +6,7 @@ using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Proxy;
 using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Tls;
 
 namespace LoadBalancer.Reactive;
 
@@ -50,7 +51,7 @@ public sealed partial class TcpLoadBalancer
         }
 
         var fromProxy = FromTrustedProxy(connection.PeerEndPoint);
-        if (fromProxy || _options.FirstByteTimeout > TimeSpan.Zero)
+        if (fromProxy || _options.FirstByteTimeout > TimeSpan.Zero || _policy.Router is not null)
         {
             _ = ArriveAfterPrefaceAsync(connection, listenerEndPoint, fromProxy);
             return;
@@ -61,7 +62,7 @@ public sealed partial class TcpLoadBalancer
     }
 
     private void Arrive(ClientConnection connection) =>
-        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint) { Time = connection.AcceptedAt });
+        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint) { Time = connection.AcceptedAt, ServerName = connection.ServerName });
 
     private bool FromTrustedProxy(EndPoint peer)
     {
@@ -74,42 +75,66 @@ public sealed partial class TcpLoadBalancer
         return _trustedProxies.Any(network => network.Contains(address));
     }
 
-    // What comes before the fold sees a connection, read through the client's pipe (so every byte after
-    // it stays there for the relay): a trusted proxy's PROXY header naming the real client, so access
-    // rules, per-client limits and source hashing all use it; then, if configured, the client's first byte.
+    // What comes before the fold sees a connection, read through the client's pipe (so every byte not
+    // consumed stays there for the relay): a trusted proxy's PROXY header naming the real client, so access
+    // rules, per-client limits and source hashing all use it; the first byte, if a timeout is set; and the
+    // TLS ClientHello's server name, peeked at untouched, when connections are routed by it.
     private async Task ArriveAfterPrefaceAsync(ClientConnection connection, EndPoint listenerEndPoint, bool fromProxy)
     {
-        (ProxyHeader? Header, string? Error) proxy = (null, null);
-        if (fromProxy)
-        {
-            proxy = await ProxyHeaderReader.ReadAsync(
-                connection.Input, _options.AcceptProxy.HeaderTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
-            if (proxy.Header?.Source is { } source)
-            {
-                connection.ClientEndPoint = source;
-                connection.Destination = proxy.Header.Destination;
-            }
-        }
-
+        var refusal = await ReadPrefaceAsync(connection, fromProxy).ConfigureAwait(false);
         Publish(new ConnectionAccepted(connection.Id, connection.ClientEndPoint, listenerEndPoint)
         {
-            ProxiedBy = proxy.Header?.Source is null ? null : connection.PeerEndPoint,
+            ProxiedBy = connection.ClientEndPoint.Equals(connection.PeerEndPoint) ? null : connection.PeerEndPoint,
+            ServerName = connection.ServerName,
         });
-        if (proxy.Error is { } invalid)
+        if (refusal is { } reason)
         {
-            Log.InvalidProxyHeader(_logger, connection.PeerEndPoint, invalid);
-            RefuseBeforeTheFold(connection, RejectionReason.InvalidProxyHeader);
+            RefuseBeforeTheFold(connection, reason);
             return;
+        }
+
+        Arrive(connection);
+    }
+
+    private async Task<RejectionReason?> ReadPrefaceAsync(ClientConnection connection, bool fromProxy)
+    {
+        if (fromProxy)
+        {
+            var (header, error) = await ProxyHeaderReader.ReadAsync(
+                connection.Input, _options.AcceptProxy.HeaderTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+            if (header is null)
+            {
+                Log.InvalidPreface(_logger, connection.PeerEndPoint, "PROXY header", error!);
+                return RejectionReason.InvalidProxyHeader;
+            }
+
+            if (header.Source is { } source)
+            {
+                connection.ClientEndPoint = source;
+                connection.Destination = header.Destination;
+            }
         }
 
         if (_options.FirstByteTimeout > TimeSpan.Zero
             && await FirstByte.WaitAsync(connection.Input, _options.FirstByteTimeout, _scheduler, connection.Aborted).ConfigureAwait(false) is not null)
         {
-            RefuseBeforeTheFold(connection, RejectionReason.FirstByteTimeout);
-            return;
+            return RejectionReason.FirstByteTimeout;
         }
 
-        Arrive(connection);
+        if (_policy.Router is not null)
+        {
+            var (hello, error) = await ClientHelloReader.PeekAsync(
+                connection.Input, _options.Sni.HelloTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
+            if (hello is null)
+            {
+                Log.InvalidPreface(_logger, connection.ClientEndPoint, "TLS ClientHello", error!);
+                return RejectionReason.InvalidClientHello;
+            }
+
+            connection.ServerName = hello.ServerName;
+        }
+
+        return null;
     }
 
     // Not the fold's decision (it never saw the connection), but reported the same way as its refusals.

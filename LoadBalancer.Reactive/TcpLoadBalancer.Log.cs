@@ -107,8 +107,8 @@ public sealed partial class TcpLoadBalancer
         [LoggerMessage(23, LogLevel.Error, "An event subscriber threw; the balancer carries on")]
         public static partial void SubscriberFaulted(ILogger logger, Exception exception);
 
-        [LoggerMessage(24, LogLevel.Warning, "Connection from trusted proxy {Peer} closed: {Error}")]
-        public static partial void InvalidProxyHeader(ILogger logger, EndPoint peer, string error);
+        [LoggerMessage(24, LogLevel.Warning, "Connection from {Peer} closed for want of a valid {What}: {Error}")]
+        public static partial void InvalidPreface(ILogger logger, EndPoint peer, string what, string error);
 
         [LoggerMessage(30, LogLevel.Debug, "Connection {ConnectionId} accepted from {Client}")]
         public static partial void Accepted(ILogger logger, long connectionId, EndPoint client);

@@ -31,6 +31,9 @@ public class HostingTests
             ["LoadBalancer:Clients:MaxConnectionRate"] = "50",
             ["LoadBalancer:Clients:ConnectionRateInterval"] = "10s",
             ["LoadBalancer:Backends:0:SendProxy"] = "v2",
+            ["LoadBalancer:Backends:0:Pool"] = "api",
+            ["LoadBalancer:Sni:Routes:0:ServerName"] = "api.example.com",
+            ["LoadBalancer:Sni:Routes:0:Pool"] = "api",
             ["LoadBalancer:AcceptProxy:From:0"] = "10.1.0.0/16",
             ["LoadBalancer:AcceptProxy:HeaderTimeout"] = "2s",
         }));
@@ -41,6 +44,8 @@ public class HostingTests
         Assert.Equal((TimeSpan.FromSeconds(10), 100), (options.OutlierDetection.BaseEjectionTime, options.MaxConnections));
         Assert.Equal((ProxyProtocolVersion.V2, ProxyProtocolVersion.None), (options.Backends[0].SendProxy, options.Backends[1].SendProxy));
         Assert.Equal(["10.1.0.0/16"], options.AcceptProxy.From);
+        Assert.Equal([new SniRoute("api.example.com", "api")], options.Sni.Routes);
+        Assert.Equal("api", options.Backends[0].Pool);
         Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
         Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Proxy;
+using LoadBalancer.Reactive.Relaying;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 
 namespace LoadBalancer.Reactive.Tests.Proxy;
@@ -26,7 +27,7 @@ public class ProxyHeaderParserTests
     {
         var status = Parse(Encoding.ASCII.GetBytes(text), out var header, out var error);
 
-        Assert.Equal(ProxyParseStatus.Parsed, status);
+        Assert.Equal(PrefaceStatus.Parsed, status);
         Assert.Null(error);
         Assert.Equal((1, source, destination, length), (header!.Version, header.Source?.ToString(), header.Destination?.ToString(), header.Length));
     }
@@ -48,7 +49,7 @@ public class ProxyHeaderParserTests
     {
         var status = Parse(Encoding.Latin1.GetBytes(text), out var header, out var error);
 
-        Assert.Equal(ProxyParseStatus.Invalid, status);
+        Assert.Equal(PrefaceStatus.Invalid, status);
         Assert.Null(header);
         Assert.Contains(reason, error, StringComparison.Ordinal);
     }
@@ -58,8 +59,8 @@ public class ProxyHeaderParserTests
     {
         var line = Encoding.ASCII.GetBytes("PROXY TCP6 " + new string('a', 200));
 
-        Assert.Equal(ProxyParseStatus.NeedMore, Parse(line[..106], out _, out _));
-        Assert.Equal(ProxyParseStatus.Invalid, Parse(line[..107], out _, out var error));
+        Assert.Equal(PrefaceStatus.NeedMore, Parse(line[..106], out _, out _));
+        Assert.Equal(PrefaceStatus.Invalid, Parse(line[..107], out _, out var error));
         Assert.Contains("no CRLF within 107 bytes", error, StringComparison.Ordinal);
     }
 
@@ -72,7 +73,7 @@ public class ProxyHeaderParserTests
         {
             var bytes = ProxyHeaderWriter.Write(version, source, destination);
 
-            Assert.Equal(ProxyParseStatus.Parsed, Parse(bytes, out var header, out _));
+            Assert.Equal(PrefaceStatus.Parsed, Parse(bytes, out var header, out _));
             Assert.Equal((version == ProxyProtocolVersion.V1 ? 1 : 2, source, destination, bytes.Length), (header!.Version, header.Source, header.Destination, header.Length));
         }
     }
@@ -103,13 +104,13 @@ public class ProxyHeaderParserTests
     public void V2_LocalCommand_AndTlvs_AreConsumedWithoutAnAddress()
     {
         var local = ProxyHeaderWriter.Write(ProxyProtocolVersion.V2, null, null);
-        Assert.Equal(ProxyParseStatus.Parsed, Parse(local, out var header, out _));
+        Assert.Equal(PrefaceStatus.Parsed, Parse(local, out var header, out _));
         Assert.Equal((2, (IPEndPoint?)null, 16), (header!.Version, header.Source, header.Length));
 
         // An IPv4 header followed by a 7-byte TLV (type 0x01 ALPN "h2"... as the spec lays them out).
         var withTlv = ProxyHeaderWriter.Write(ProxyProtocolVersion.V2, s_client, s_listener).Concat(new byte[] { 0x01, 0x00, 0x02, (byte)'h', (byte)'2' }).ToArray();
         withTlv[15] = 12 + 5;
-        Assert.Equal(ProxyParseStatus.Parsed, Parse([.. withTlv, .. "payload"u8.ToArray()], out header, out _));
+        Assert.Equal(PrefaceStatus.Parsed, Parse([.. withTlv, .. "payload"u8.ToArray()], out header, out _));
         Assert.Equal((s_client, 16 + 17), (header!.Source, header.Length));
     }
 
@@ -127,7 +128,7 @@ public class ProxyHeaderParserTests
         ProxyHeaderParser.V2Signature.CopyTo(bytes);
         (bytes[12], bytes[13], bytes[15]) = (versionAndCommand, family, length);
 
-        Assert.Equal(ProxyParseStatus.Invalid, Parse(bytes, out _, out var error));
+        Assert.Equal(PrefaceStatus.Invalid, Parse(bytes, out _, out var error));
         Assert.Contains(reason, error, StringComparison.Ordinal);
     }
 
@@ -144,7 +145,7 @@ public class ProxyHeaderParserTests
         {
             for (var length = 0; length < header.Length; length++)
             {
-                Assert.Equal(ProxyParseStatus.NeedMore, Parse(header[..length], out _, out _));
+                Assert.Equal(PrefaceStatus.NeedMore, Parse(header[..length], out _, out _));
             }
         }
     }
@@ -187,11 +188,11 @@ public class ProxyHeaderParserTests
 
             switch (status)
             {
-                case ProxyParseStatus.Parsed:
+                case PrefaceStatus.Parsed:
                     Assert.InRange(header!.Length, 1, Math.Min(input.Length, ProxyHeaderParser.MaxV2Length));
                     Assert.True(header.Version == 2 || header.Length <= ProxyHeaderParser.MaxV1Length);
                     break;
-                case ProxyParseStatus.Invalid:
+                case PrefaceStatus.Invalid:
                     Assert.False(string.IsNullOrEmpty(error));
                     break;
                 default:
@@ -212,7 +213,7 @@ public class ProxyHeaderParserTests
 
         var status = ProxyHeaderParser.Parse(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length), out var header, out _);
 
-        Assert.Equal(ProxyParseStatus.Parsed, status);
+        Assert.Equal(PrefaceStatus.Parsed, status);
         Assert.Equal(s_client6, header!.Source);
     }
 
@@ -239,7 +240,7 @@ public class ProxyHeaderParserTests
         Assert.Equal("hello", Encoding.ASCII.GetString(rest.Buffer));
     }
 
-    private static ProxyParseStatus Parse(byte[] bytes, out ProxyHeader? header, out string? error) =>
+    private static PrefaceStatus Parse(byte[] bytes, out ProxyHeader? header, out string? error) =>
         ProxyHeaderParser.Parse(new ReadOnlySequence<byte>(bytes), out header, out error);
 
     private sealed class Segment : ReadOnlySequenceSegment<byte>

@@ -14,8 +14,9 @@ public sealed class ConfigFileTests : IDisposable
             {
               // Comments and trailing commas are fine.
               "listen": ["127.0.0.1:0"],
-              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false }, "sendProxy": "v1" } ],
+              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false }, "sendProxy": "v1", "pool": "api" } ],
               "acceptProxy": { "from": ["10.1.0.0/16"], "headerTimeout": "2s" },
+              "sni": { "routes": { "api.example.com": "api" }, "helloTimeout": "3s" },
               "maxConnections": 500,
               "maxQueueLength": 50,
               "queueTimeout": "3s",
@@ -44,6 +45,8 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(9), settings.DrainTimeout);
         Assert.Equal((ProxyProtocolVersion.None, ProxyProtocolVersion.V1), (options.Backends[0].SendProxy, options.Backends[1].SendProxy));
         Assert.Equal(["10.1.0.0/16"], options.AcceptProxy.From);
+        Assert.Equal([new SniRoute("api.example.com", "api")], options.Sni.Routes);
+        Assert.Equal((TimeSpan.FromSeconds(3), "api"), (options.Sni.HelloTimeout, options.Backends[1].Pool));
         Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
         Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);

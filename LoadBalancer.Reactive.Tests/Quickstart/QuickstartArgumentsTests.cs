@@ -43,10 +43,18 @@ public class QuickstartArgumentsTests
             "--backend", "10.0.0.5:80", "--allow", "10.0.0.0/8", "--allow", "::1", "--deny", "10.9.0.0/16",
             "--max-conn-per-client", "10", "--max-rate-per-client", "100/1m",
             "--accept-proxy", "10.1.0.0/16", "--send-proxy", "v2",
+            "--sni", "api.example.com=10.0.1.1:443, 10.0.1.2:443", "--sni", "*.example.com=10.0.2.1:443",
         ]);
 
         Assert.Empty(errors);
-        Assert.Equal(["10.1.0.0/16"], settings!.Tuning(new()).AcceptProxy.From);
+        Assert.Equal(
+            [("10.0.0.5:80", null), ("10.0.1.1:443", "api.example.com"), ("10.0.1.2:443", "api.example.com"), ("10.0.2.1:443", "*.example.com")],
+            settings!.WithFlags([new("10.0.0.5:80")]).Select(b => (b.Address, b.Pool)));
+        Assert.Equal([new SniRoute("api.example.com", "api.example.com"), new SniRoute("*.example.com", "*.example.com")], settings.Tuning(new()).Sni.Routes);
+        Assert.Contains(
+            "--sni 'api.example.com' is not NAME=HOST:PORT[,HOST:PORT...] (like api.example.com=10.0.0.5:443,10.0.0.6:443).",
+            QuickstartArguments.Parse(["--sni", "api.example.com"]).Errors);
+        Assert.Equal(["10.1.0.0/16"], settings.Tuning(new()).AcceptProxy.From);
         Assert.All(settings.WithFlags([new("10.0.0.5:80"), new("10.0.0.6:80")]), backend => Assert.Equal(ProxyProtocolVersion.V2, backend.SendProxy));
         Assert.Contains(
             "--send-proxy 'v3' is not a PROXY protocol version; write v1 or v2.",

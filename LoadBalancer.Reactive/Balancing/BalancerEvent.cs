@@ -19,6 +19,12 @@ public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = nul
     /// <see cref="BalancingFold"/> from the one it is given, when it is left unset.
     /// </summary>
     public DateTimeOffset Time { get; init; }
+
+    /// <summary>
+    /// The server name the client asked for in its TLS ClientHello (SNI), lower case; null when it named
+    /// none. With <see cref="Configuration.LoadBalancerOptions.Sni"/> routes, it picks the pool.
+    /// </summary>
+    public string? ServerName { get; init; }
 }
 
 /// <summary>

@@ -60,16 +60,18 @@ internal static class BalancerReducer
         var decided = state with { Decisions = state.Decisions + 1 };
         if (!state.Queue.IsEmpty || Queueing.AtConnectionLimit(state, policy))
         {
-            return Queueing.Enqueue(decided, arrived, state.Queue.IsEmpty ? Events.QueueReason.ConnectionLimit : state.Queue[^1].Reason, policy);
+            return Queueing.Enqueue(
+                decided, arrived, state.Queue.IsEmpty ? Events.QueueReason.ConnectionLimit : state.Queue[^1].Reason, policy);
         }
 
-        var index = PickWithPanic(state, arrived.ConnectionId, arrived.Client, policy);
+        var pool = policy.Router?.Route(arrived.ServerName);
+        var index = PickWithPanic(state, arrived.ConnectionId, arrived.Client, pool, policy);
         if (index >= 0)
         {
-            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, arrived.Client, []));
+            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, arrived.Client, [], pool));
         }
 
-        return state.Backends.Any(backend => backend.InService && backend.Full)
+        return state.Backends.Any(backend => backend.InService && backend.Full && ServerNameRouter.InPool(backend, pool))
             ? Queueing.Enqueue(decided, arrived, Events.QueueReason.BackendsFull, policy)
             : new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable));
     }
@@ -91,12 +93,13 @@ internal static class BalancerReducer
         var tried = live.Tried.Add(live.Backend);
         if (live.Attempt < policy.MaxConnectAttempts)
         {
-            var retryView = next.Backends.Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) ? b with { Excluded = true } : b)
+            var retryView = next.Backends
+                .Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) || !ServerNameRouter.InPool(b, live.Pool) ? b with { Excluded = true } : b)
                 .ToImmutableArray();
             var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
             if (retry >= 0)
             {
-                var retried = new LiveConnection(next.Backends[retry].Address, live.Attempt + 1, live.Client, tried);
+                var retried = new LiveConnection(next.Backends[retry].Address, live.Attempt + 1, live.Client, tried, live.Pool);
                 var assigned = Assign(next, failed.ConnectionId, retry, retried);
                 var (settled, drained) = Membership.SettleDrain(assigned.State, failedOn.Address);
                 return assigned with { State = settled, Changes = changes.AddRange(drained) };
@@ -186,10 +189,16 @@ internal static class BalancerReducer
     }
 
     /// <summary>The strategy's pick among available backends, or in panic mode among all weighted ones; -1 for none.</summary>
-    internal static int PickWithPanic(BalancerState state, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
+    /// <param name="state">The state to pick in.</param>
+    /// <param name="connectionId">The connection.</param>
+    /// <param name="client">Its client, for strategies that hash it.</param>
+    /// <param name="pool">The pool it was routed to; only its backends may be picked. Null when nothing is routed.</param>
+    /// <param name="policy">The fold's rules.</param>
+    internal static int PickWithPanic(BalancerState state, long connectionId, System.Net.EndPoint? client, string? pool, FoldPolicy policy)
     {
-        var index = Pick(state, state.Backends, connectionId, client, policy);
-        return index < 0 && policy.PanicMode ? Pick(state, PanicView(state.Backends), connectionId, client, policy) : index;
+        var view = ServerNameRouter.Restrict(state.Backends, pool);
+        var index = Pick(state, view, connectionId, client, policy);
+        return index < 0 && policy.PanicMode ? Pick(state, PanicView(view), connectionId, client, policy) : index;
     }
 
     internal static Step Assign(BalancerState state, long connectionId, int index, LiveConnection live)

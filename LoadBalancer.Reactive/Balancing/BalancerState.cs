@@ -69,6 +69,7 @@ internal sealed record BalancerState(
         {
             MaxConnections = options.MaxConnections,
             SendProxy = options.SendProxy,
+            Pool = string.IsNullOrEmpty(options.Pool) ? null : options.Pool,
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,
         };
@@ -84,10 +85,12 @@ internal sealed record BalancerState(
 /// <param name="Attempt">Which attempt that is: 1, then 2 on the first retry, and so on.</param>
 /// <param name="Client">The client's address, kept for the strategy on a retry.</param>
 /// <param name="Tried">Backends (by address) already tried and failed, which a retry skips.</param>
-internal sealed record LiveConnection(string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried);
+/// <param name="Pool">The pool its server name routed it to ("" for the default pool); null when nothing is routed.</param>
+internal sealed record LiveConnection(string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried, string? Pool = null);
 
 /// <summary>A connection waiting in the queue.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="Client">Its client's address, for the strategy when it is placed.</param>
 /// <param name="Reason">What it waits for.</param>
-internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason);
+/// <param name="Pool">The pool it must be placed in, as <see cref="LiveConnection.Pool"/>.</param>
+internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason, string? Pool = null);

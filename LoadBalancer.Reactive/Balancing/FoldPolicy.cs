@@ -25,6 +25,9 @@ internal sealed record FoldPolicy(
     /// <summary>Access rules and per-client limits, checked before a backend is picked.</summary>
     public ClientRules Clients { get; init; } = ClientRules.None;
 
+    /// <summary>Routes server names to pools; null when connections are not routed (every backend is one pool).</summary>
+    public ServerNameRouter? Router { get; init; }
+
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,
         options.RandomSeed is { } seed ? new Random(seed) : new Random(),
@@ -37,5 +40,6 @@ internal sealed record FoldPolicy(
         MaxQueueLength = options.MaxQueueLength,
         SlowStart = options.SlowStart,
         Clients = ClientRules.From(options.Clients),
+        Router = options.Sni.Routes.Count > 0 ? ServerNameRouter.From(options.Sni.Routes) : null,
     };
 }

@@ -21,7 +21,7 @@ internal static class Queueing
             return new Step(state, new Rejection(arrived.ConnectionId, refused));
         }
 
-        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason));
+        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName)));
         return new Step(state with { Queue = queue }, new Queued(arrived.ConnectionId, queue.Count, reason));
     }
 
@@ -41,7 +41,7 @@ internal static class Queueing
         while (!state.Queue.IsEmpty && !AtConnectionLimit(state, policy))
         {
             var head = state.Queue[0];
-            var index = BalancerReducer.PickWithPanic(state, head.ConnectionId, head.Client, policy);
+            var index = BalancerReducer.PickWithPanic(state, head.ConnectionId, head.Client, head.Pool, policy);
             if (index < 0)
             {
                 break;
@@ -49,7 +49,7 @@ internal static class Queueing
 
             var waiting = state with { Queue = state.Queue.RemoveAt(0), Decisions = state.Decisions + 1 };
             var assigned = BalancerReducer.Assign(
-                waiting, head.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, head.Client, []));
+                waiting, head.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, head.Client, [], head.Pool));
             placed.Add((Assignment)assigned.Decision!);
             state = assigned.State;
         }

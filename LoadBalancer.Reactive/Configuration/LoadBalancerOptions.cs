@@ -113,6 +113,9 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public AcceptProxyOptions AcceptProxy { get; init; } = new();
 
+    /// <summary>TLS passthrough routing: pools of backends chosen by the ClientHello's server name. Default: no routing.</summary>
+    public SniRoutingOptions Sni { get; init; } = new();
+
     /// <summary>Which clients may connect, and how much each may use. Default: everyone, without limits.</summary>
     public ClientOptions Clients { get; init; } = new();
 
@@ -166,4 +169,10 @@ public sealed record BackendOptions
     /// address (HAProxy's <c>send-proxy</c> and <c>send-proxy-v2</c>). Default: none.
     /// </summary>
     public ProxyProtocolVersion SendProxy { get; init; }
+
+    /// <summary>
+    /// The pool this backend is in, for routing TLS connections by server name (see
+    /// <see cref="LoadBalancerOptions.Sni"/>); null (the default) puts it in the default pool.
+    /// </summary>
+    public string? Pool { get; init; }
 }

@@ -62,6 +62,7 @@ public static class LoadBalancerOptionsValidator
 
         ValidateClients(options.Clients, errors);
         ValidateAcceptProxy(options.AcceptProxy, errors);
+        ValidateSni(options.Sni, options.Backends, errors);
 
         if (options.MaxQueueLength < 0)
         {
@@ -309,4 +310,57 @@ public static class LoadBalancerOptionsValidator
             errors.Add($"AcceptProxy.HeaderTimeout must be positive, but is {acceptProxy.HeaderTimeout}.");
         }
     }
+
+    private static void ValidateSni(SniRoutingOptions? sni, IReadOnlyList<BackendOptions>? backends, List<string> errors)
+    {
+        if (sni is null)
+        {
+            errors.Add("Sni must be set (new SniRoutingOptions() routes nothing).");
+            return;
+        }
+
+        var pools = (backends ?? []).Where(backend => backend?.Pool is { Length: > 0 }).Select(backend => backend.Pool!)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < (sni.Routes?.Count ?? 0); i++)
+        {
+            var route = sni.Routes![i];
+            if (route is null)
+            {
+                errors.Add($"Sni.Routes[{i}] is null.");
+                continue;
+            }
+
+            var name = route.ServerName ?? string.Empty;
+            var host = name.StartsWith("*.", StringComparison.Ordinal) ? name[2..] : name;
+            if (!IsHostName(host))
+            {
+                errors.Add($"Sni.Routes[{i}] server name '{name}' is not a host name or a wildcard like *.example.com.");
+            }
+            else if (!seen.Add(name))
+            {
+                errors.Add($"Sni.Routes[{i}] server name '{name}' is routed more than once.");
+            }
+
+            if (string.IsNullOrWhiteSpace(route.Pool))
+            {
+                errors.Add($"Sni.Routes[{i}] ('{name}') names no pool.");
+            }
+            else if (!pools.Contains(route.Pool))
+            {
+                errors.Add($"Sni.Routes[{i}] ('{name}') goes to pool '{route.Pool}', but no backend is in it.");
+            }
+        }
+
+        if (sni.HelloTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"Sni.HelloTimeout must be positive, but is {sni.HelloTimeout}.");
+        }
+    }
+
+    // Letters, digits and hyphens in dot-separated labels of 1-63 characters, at most 253 in all.
+    internal static bool IsHostName(string name) =>
+        name.Length is > 0 and <= 253
+        && name.Split('.').All(label => label.Length is > 0 and <= 63 && label[0] != '-' && label[^1] != '-'
+            && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
 }

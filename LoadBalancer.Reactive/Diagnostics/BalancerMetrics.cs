@@ -98,6 +98,7 @@ internal sealed class BalancerMetrics : IDisposable
         RejectionReason.ClientConnectionLimit => "client_connection_limit",
         RejectionReason.ClientRateLimit => "client_rate_limit",
         RejectionReason.InvalidProxyHeader => "invalid_proxy_header",
-        _ => "first_byte_timeout",
+        RejectionReason.FirstByteTimeout => "first_byte_timeout",
+        _ => "invalid_client_hello",
     };
 }

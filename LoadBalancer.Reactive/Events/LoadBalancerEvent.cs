@@ -19,7 +19,10 @@ public sealed record BalancerStarted(IReadOnlyList<EndPoint> ListenEndPoints) : 
 /// <param name="Aborted">Connections still open at the deadline, closed by the balancer.</param>
 public sealed record BalancerStopped(int Finished, int Aborted) : LoadBalancerEvent;
 
-/// <summary>A client connected.</summary>
+/// <summary>
+/// A client connected. Published once the balancer has read what it reads before balancing (a PROXY header,
+/// the first byte, a ClientHello), if anything, so it names the real client.
+/// </summary>
 /// <param name="ConnectionId">Identifies the connection in every later event about it.</param>
 /// <param name="Client">The client's address (from the PROXY header, when a trusted proxy sent one).</param>
 /// <param name="Listener">The endpoint the client connected to.</param>
@@ -27,6 +30,9 @@ public sealed record ConnectionAccepted(long ConnectionId, EndPoint Client, EndP
 {
     /// <summary>The trusted proxy the connection came through, when <see cref="Client"/> was read from its PROXY header; else null.</summary>
     public EndPoint? ProxiedBy { get; init; }
+
+    /// <summary>The server name from the client's TLS ClientHello, when connections are routed by it (and it named one).</summary>
+    public string? ServerName { get; init; }
 }
 
 /// <summary>The strategy picked a backend for a connection (again, on a retry).</summary>
@@ -176,6 +182,9 @@ public enum RejectionReason
 
     /// <summary>The client sent nothing within <c>FirstByteTimeout</c> (or closed without a byte).</summary>
     FirstByteTimeout,
+
+    /// <summary>Connections are routed by server name, and the client's first bytes were not a valid TLS ClientHello in time.</summary>
+    InvalidClientHello,
 }
 
 /// <summary>What a queued connection waits for.</summary>

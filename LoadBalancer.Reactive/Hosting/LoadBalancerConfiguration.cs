@@ -60,6 +60,12 @@ public static class LoadBalancerConfiguration
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
                 Clients = Clients(section.GetSection("Clients")),
+                Sni = new SniRoutingOptions
+                {
+                    Routes = [.. section.GetSection("Sni:Routes").GetChildren()
+                        .Select(route => new SniRoute(route["ServerName"] ?? string.Empty, route["Pool"] ?? string.Empty))],
+                    HelloTimeout = Duration(section.GetSection("Sni"), "HelloTimeout") ?? defaults.Sni.HelloTimeout,
+                },
                 AcceptProxy = new AcceptProxyOptions
                 {
                     From = [.. section.GetSection("AcceptProxy:From").GetChildren().Select(child => child.Value ?? string.Empty)],
@@ -104,6 +110,7 @@ public static class LoadBalancerConfiguration
             MaxConnections = Int(section, "MaxConnections") ?? 0,
             HealthCheck = HealthCheck(section.GetSection("HealthCheck")),
             SendProxy = ProxyVersion(section, "SendProxy"),
+            Pool = section["Pool"],
         };
 
         private HealthCheckOptions? HealthCheck(IConfigurationSection section)

@@ -8,16 +8,3 @@ namespace LoadBalancer.Reactive.Proxy;
 /// <param name="Destination">The address the original client connected to; null when <paramref name="Source"/> is.</param>
 /// <param name="Length">How many bytes the header took, every one of which was consumed.</param>
 internal sealed record ProxyHeader(int Version, IPEndPoint? Source, IPEndPoint? Destination, int Length);
-
-/// <summary>How far parsing a PROXY header got with the bytes at hand.</summary>
-internal enum ProxyParseStatus
-{
-    /// <summary>Every byte so far fits a header; more are needed.</summary>
-    NeedMore,
-
-    /// <summary>A whole, valid header.</summary>
-    Parsed,
-
-    /// <summary>Not a valid header; the connection must be closed.</summary>
-    Invalid,
-}

@@ -5,6 +5,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using LoadBalancer.Reactive.Relaying;
+
 namespace LoadBalancer.Reactive.Proxy;
 
 /// <summary>
@@ -30,9 +32,9 @@ internal static class ProxyHeaderParser
 
     /// <summary>Parses a header at the start of <paramref name="buffer"/>.</summary>
     /// <param name="buffer">The bytes received so far.</param>
-    /// <param name="header">The header, when <see cref="ProxyParseStatus.Parsed"/>.</param>
-    /// <param name="error">Why not, when <see cref="ProxyParseStatus.Invalid"/>.</param>
-    public static ProxyParseStatus Parse(ReadOnlySequence<byte> buffer, out ProxyHeader? header, out string? error)
+    /// <param name="header">The header, when <see cref="PrefaceStatus.Parsed"/>.</param>
+    /// <param name="error">Why not, when <see cref="PrefaceStatus.Invalid"/>.</param>
+    public static PrefaceStatus Parse(ReadOnlySequence<byte> buffer, out ProxyHeader? header, out string? error)
     {
         header = null;
         error = null;
@@ -43,16 +45,16 @@ internal static class ProxyHeaderParser
 
         if (Matches(start, V1Prefix))
         {
-            return start.Length < V1Prefix.Length ? ProxyParseStatus.NeedMore : ParseV1(buffer, out header, out error);
+            return start.Length < V1Prefix.Length ? PrefaceStatus.NeedMore : ParseV1(buffer, out header, out error);
         }
 
         if (Matches(start, V2Signature))
         {
-            return start.Length < V2FixedLength ? ProxyParseStatus.NeedMore : ParseV2(buffer, start, out header, out error);
+            return start.Length < V2FixedLength ? PrefaceStatus.NeedMore : ParseV2(buffer, start, out header, out error);
         }
 
         error = "the connection did not start with a PROXY protocol header (v1 \"PROXY \" or the v2 signature)";
-        return ProxyParseStatus.Invalid;
+        return PrefaceStatus.Invalid;
     }
 
     // True when what we have so far agrees with the expected bytes, as far as it goes.
@@ -62,7 +64,7 @@ internal static class ProxyHeaderParser
         return have[..length].SequenceEqual(expected[..length]);
     }
 
-    private static ProxyParseStatus ParseV1(ReadOnlySequence<byte> buffer, out ProxyHeader? header, out string? error)
+    private static PrefaceStatus ParseV1(ReadOnlySequence<byte> buffer, out ProxyHeader? header, out string? error)
     {
         header = null;
         error = null;
@@ -77,7 +79,7 @@ internal static class ProxyHeaderParser
             if (have >= MaxV1Length)
             {
                 error = $"PROXY v1 header has no CRLF within {MaxV1Length} bytes";
-                return ProxyParseStatus.Invalid;
+                return PrefaceStatus.Invalid;
             }
 
             // A lone LF or a byte outside printable ASCII can never become a valid line.
@@ -85,50 +87,50 @@ internal static class ProxyHeaderParser
             if (bad >= 0 && !(line[bad] == (byte)'\r' && bad == line.Length - 1))
             {
                 error = "PROXY v1 header holds a byte that is not printable ASCII";
-                return ProxyParseStatus.Invalid;
+                return PrefaceStatus.Invalid;
             }
 
-            return ProxyParseStatus.NeedMore;
+            return PrefaceStatus.NeedMore;
         }
 
         var text = Encoding.ASCII.GetString(line[..end]);
         if (text.Any(c => c < 0x20 || c > 0x7E))
         {
             error = "PROXY v1 header holds a byte that is not printable ASCII";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         var fields = text.Split(' ');
         if (fields.Length >= 2 && fields[1] == "UNKNOWN")
         {
             header = new ProxyHeader(1, null, null, end + 2);
-            return ProxyParseStatus.Parsed;
+            return PrefaceStatus.Parsed;
         }
 
         if (fields.Length != 6 || fields[1] is not ("TCP4" or "TCP6"))
         {
             error = "PROXY v1 header must read 'PROXY TCP4|TCP6 SOURCE DESTINATION SOURCE-PORT DESTINATION-PORT' or 'PROXY UNKNOWN'";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         var family = fields[1] == "TCP4" ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
         if (!TryAddress(fields[2], family, out var source) || !TryAddress(fields[3], family, out var destination))
         {
             error = $"PROXY v1 header's addresses are not both {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} addresses";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         if (!TryPort(fields[4], out var sourcePort) || !TryPort(fields[5], out var destinationPort))
         {
             error = "PROXY v1 header's ports must be decimal numbers from 0 to 65535, without leading zeros";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         header = new ProxyHeader(1, new IPEndPoint(source, sourcePort), new IPEndPoint(destination, destinationPort), end + 2);
-        return ProxyParseStatus.Parsed;
+        return PrefaceStatus.Parsed;
     }
 
-    private static ProxyParseStatus ParseV2(ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> fixedPart, out ProxyHeader? header, out string? error)
+    private static PrefaceStatus ParseV2(ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> fixedPart, out ProxyHeader? header, out string? error)
     {
         header = null;
         error = null;
@@ -138,14 +140,14 @@ internal static class ProxyHeaderParser
         if (versionAndCommand >> 4 != 2)
         {
             error = $"PROXY v2 header has version {versionAndCommand >> 4}, not 2";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         var command = versionAndCommand & 0x0F;
         if (command > 1)
         {
             error = $"PROXY v2 header has command {command}, neither LOCAL (0) nor PROXY (1)";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         var family = familyAndTransport >> 4;
@@ -153,33 +155,33 @@ internal static class ProxyHeaderParser
         if (family > 3 || transport > 2)
         {
             error = $"PROXY v2 header has address family {family} and transport {transport}; the spec knows families 0-3 and transports 0-2";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         var total = V2FixedLength + length;
         if (buffer.Length < total)
         {
-            return ProxyParseStatus.NeedMore;
+            return PrefaceStatus.NeedMore;
         }
 
         // LOCAL (a health check from the proxy itself), UNSPEC and UNIX carry no client address to use.
         if (command == 0 || family is 0 or 3)
         {
             header = new ProxyHeader(2, null, null, total);
-            return ProxyParseStatus.Parsed;
+            return PrefaceStatus.Parsed;
         }
 
         if (transport != 1)
         {
             error = "PROXY v2 header describes a datagram (or unspecified) transport, not a TCP stream";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         var addressLength = family == 1 ? 12 : 36;
         if (length < addressLength)
         {
             error = $"PROXY v2 header's length {length} is too short for its {(family == 1 ? "IPv4" : "IPv6")} addresses ({addressLength} bytes)";
-            return ProxyParseStatus.Invalid;
+            return PrefaceStatus.Invalid;
         }
 
         Span<byte> addresses = stackalloc byte[36];
@@ -191,7 +193,7 @@ internal static class ProxyHeaderParser
         var sourcePort = BinaryPrimitives.ReadUInt16BigEndian(addresses[(2 * size)..]);
         var destinationPort = BinaryPrimitives.ReadUInt16BigEndian(addresses[((2 * size) + 2)..]);
         header = new ProxyHeader(2, new IPEndPoint(source, sourcePort), new IPEndPoint(destination, destinationPort), total);
-        return ProxyParseStatus.Parsed;
+        return PrefaceStatus.Parsed;
     }
 
     private static bool TryAddress(string text, AddressFamily family, out IPAddress address)

@@ -23,6 +23,9 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>The client as the balancer treats it: the peer, or the address a trusted PROXY header named.</summary>
     public EndPoint ClientEndPoint { get; set; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
 
+    /// <summary>The server name from the client's TLS ClientHello, when connections are routed by it.</summary>
+    public string? ServerName { get; set; }
+
     /// <summary>What the client connected to: the listener, or the destination a trusted PROXY header named.</summary>
     public EndPoint? Destination { get; set; } = client.LocalEndPoint;
 

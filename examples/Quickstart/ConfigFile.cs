@@ -99,6 +99,7 @@ internal static class ConfigFile
                     "outlierDetection" => options with { OutlierDetection = Outliers(value) },
                     "clients" => options with { Clients = Clients(value) },
                     "acceptProxy" => options with { AcceptProxy = AcceptProxy(value) },
+                    "sni" => options with { Sni = Sni(value) },
                     "drainTimeout" => options,
                     _ => Unknown(options, setting.Name),
                 };
@@ -159,11 +160,14 @@ internal static class ConfigFile
                     case "maxConnections":
                         backend = backend with { MaxConnections = Int(setting.Value, $"{field}.maxConnections") ?? 0 };
                         break;
+                    case "pool":
+                        backend = backend with { Pool = String(setting.Value, $"{field}.pool") };
+                        break;
                     case "sendProxy":
                         backend = backend with { SendProxy = ProxyVersion(setting.Value, $"{field}.sendProxy") };
                         break;
                     default:
-                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck, sendProxy).");
+                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck, sendProxy, pool).");
                         break;
                 }
             }
@@ -255,6 +259,27 @@ internal static class ConfigFile
             }
 
             return acceptProxy;
+        }
+
+        // "sni": { "routes": { "api.example.com": "api", "*.example.com": "web" }, "helloTimeout": "5s" }
+        private SniRoutingOptions Sni(JsonElement value)
+        {
+            var sni = new SniRoutingOptions();
+            foreach (var setting in Object(value, "sni"))
+            {
+                var path = $"sni.{setting.Name}";
+                sni = setting.Name switch
+                {
+                    "routes" => sni with
+                    {
+                        Routes = [.. Object(setting.Value, path).Select(route => new SniRoute(route.Name, String(route.Value, $"{path}.{route.Name}") ?? string.Empty))],
+                    },
+                    "helloTimeout" => sni with { HelloTimeout = Duration(setting.Value, path) ?? sni.HelloTimeout },
+                    _ => Bad(sni, $"{path} is not an sni setting (routes, helloTimeout)."),
+                };
+            }
+
+            return sni;
         }
 
         private ProxyProtocolVersion ProxyVersion(JsonElement value, string field) =>

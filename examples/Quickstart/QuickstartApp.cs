@@ -100,7 +100,7 @@ internal static class QuickstartApp
                 @event => output.WriteLine(EventPrinter.Format(@event)), _ => printed.TrySetResult(), printed.SetResult);
             await balancer.StartAsync(stop);
             output.WriteLine(
-                $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {backends.Count} backend(s) with {options.CustomStrategy?.ToString() ?? options.Strategy}.");
+                $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {options.Backends.Count} backend(s) with {options.CustomStrategy?.ToString() ?? options.Strategy}.");
             output.WriteLine($"Try: curl http://{balancer.ListenEndPoints[0]}/   (Ctrl+C stops)");
             using var reloading = settings.ConfigPath is { } configPath && file is not null
                 ? ConfigReloader.Start(

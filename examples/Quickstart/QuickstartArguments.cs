@@ -28,9 +28,18 @@ internal sealed record QuickstartSettings(
     /// <summary>The PROXY protocol header every backend is sent, from --send-proxy; null leaves each backend's own.</summary>
     public ProxyProtocolVersion? SendProxy { get; init; }
 
-    /// <summary>Backends (from flags, the file or a reload) with what flags say about every backend.</summary>
-    public IReadOnlyList<BackendOptions> WithFlags(IReadOnlyList<BackendOptions> backends) =>
-        SendProxy is { } version ? [.. backends.Select(backend => backend with { SendProxy = version })] : backends;
+    /// <summary>Backends of the pools named by --sni, each pool named after its server name.</summary>
+    public IReadOnlyList<BackendOptions> SniBackends { get; init; } = [];
+
+    /// <summary>
+    /// Backends (from flags, the file or a reload) with the --sni pools added and what flags say about every
+    /// backend applied, so a reload of the file keeps them.
+    /// </summary>
+    public IReadOnlyList<BackendOptions> WithFlags(IReadOnlyList<BackendOptions> backends)
+    {
+        IReadOnlyList<BackendOptions> all = [.. backends, .. SniBackends];
+        return SendProxy is { } version ? [.. all.Select(backend => backend with { SendProxy = version })] : all;
+    }
 
     /// <summary>Draw a live table of backends instead of printing events (--dashboard).</summary>
     public bool Dashboard { get; init; }
@@ -81,6 +90,8 @@ internal static class QuickstartArguments
           --panic-mode                when no backend is available, use them all rather than reject
           --allow CIDR, --deny CIDR   let in only clients from these networks / refuse these (repeatable;
                                       10.0.0.0/8, 2001:db8::/32 or one address; deny wins)
+          --sni NAME=HOST:PORT,...     TLS passthrough: send TLS connections asking for server name NAME (or
+                                      *.domain) to these backends; others go to the --backend ones (repeatable)
           --send-proxy v1|v2          send every backend a PROXY protocol header with the real client address
           --accept-proxy CIDR         read a PROXY header (v1 or v2) from connections from this network, a
                                       balancer in front of this one, and use the client it names (repeatable)
@@ -116,6 +127,7 @@ internal static class QuickstartArguments
         var quiet = false;
         var dashboard = false;
         ProxyProtocolVersion? sendProxy = null;
+        var sniBackends = new List<BackendOptions>();
         var tuning = new List<Func<LoadBalancerOptions, LoadBalancerOptions>>();
 
         for (var i = 0; i < args.Count; i++)
@@ -248,6 +260,24 @@ internal static class QuickstartArguments
                     }
 
                     break;
+                case "--sni":
+                    if (TakeValue(args, ref i, arg, errors) is { } routeText)
+                    {
+                        var equals = routeText.IndexOf('=', StringComparison.Ordinal);
+                        var serverName = equals > 0 ? routeText[..equals].Trim() : string.Empty;
+                        var addresses = equals > 0 ? routeText[(equals + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
+                        if (serverName.Length == 0 || addresses.Length == 0)
+                        {
+                            errors.Add($"{arg} '{routeText}' is not NAME=HOST:PORT[,HOST:PORT...] (like api.example.com=10.0.0.5:443,10.0.0.6:443).");
+                        }
+                        else
+                        {
+                            sniBackends.AddRange(addresses.Select(address => new BackendOptions(address) { Pool = serverName }));
+                            tuning.Add(o => o with { Sni = o.Sni with { Routes = [.. o.Sni.Routes, new SniRoute(serverName, serverName)] } });
+                        }
+                    }
+
+                    break;
                 case "--accept-proxy":
                     if (TakeValue(args, ref i, arg, errors) is { } trusted)
                     {
@@ -309,6 +339,7 @@ internal static class QuickstartArguments
             Quiet = quiet,
             Dashboard = dashboard,
             SendProxy = sendProxy,
+            SniBackends = sniBackends,
             Tuning = options => tuning.Aggregate(options, (current, apply) => apply(current)),
         }, errors);
     }

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace LoadBalancer.Reactive.Tests.Infrastructure;
+
+/// <summary>TLS for tests: certificates made on the spot, real ClientHellos, and TLS clients and servers over loopback.</summary>
+public static class Tls
+{
+    /// <summary>A self-signed server certificate for <paramref name="names"/>, with its private key, usable by SslStream.</summary>
+    public static X509Certificate2 Certificate(params string[] names)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={names[0]}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in names)
+        {
+            san.AddDnsName(name);
+        }
+
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        // Round-tripped through PKCS#12 so the key is usable by SslStream on Linux.
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+    }
+
+    /// <summary>The ClientHello a real SslStream client sends for <paramref name="serverName"/> (null: no SNI).</summary>
+    public static async Task<byte[]> CaptureClientHelloAsync(string? serverName, SslProtocols protocols = SslProtocols.None)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Loopback.Timeout);
+        using var server = await listener.AcceptAsync().WaitAsync(Loopback.Timeout);
+
+        await using var stream = new SslStream(new NetworkStream(client, ownsSocket: false));
+        var handshake = stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            // An IP address as the target host sends no server_name extension.
+            TargetHost = serverName ?? "127.0.0.1",
+            EnabledSslProtocols = protocols,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        });
+
+        var received = new List<byte>();
+        var buffer = new byte[64 * 1024];
+        do
+        {
+            var read = await server.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).AsTask().WaitAsync(Loopback.Timeout);
+            received.AddRange(buffer.AsSpan(0, read).ToArray());
+        }
+        while (received.Count < 5 || received.Count < 5 + ((received[3] << 8) | received[4]));
+
+        server.Close();
+        await Assert.ThrowsAnyAsync<Exception>(() => handshake.WaitAsync(Loopback.Timeout));
+        return [.. received];
+    }
+
+    /// <summary>A TLS server on loopback that answers each connection with <paramref name="name"/>, then closes.</summary>
+    public static LoopbackServer Server(string name, X509Certificate2 certificate) => new(async socket =>
+    {
+        await using var stream = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }).WaitAsync(Loopback.Timeout);
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(name));
+        await stream.ShutdownAsync();
+    });
+
+    /// <summary>Connects over TLS asking for <paramref name="serverName"/> and returns what the server said.</summary>
+    public static async Task<string> AskAsync(EndPoint endPoint, string? serverName)
+    {
+        using var socket = await Loopback.ConnectAsync(endPoint);
+        await using var stream = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName ?? "127.0.0.1",
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        }).WaitAsync(Loopback.Timeout);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync().WaitAsync(Loopback.Timeout);
+    }
+}
