@@ -292,7 +292,7 @@ public sealed partial class TcpLoadBalancer
         Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
         try
         {
-            var result = await connection.Relay(backendSocket, _scheduler, _options.IdleTimeout).ConfigureAwait(false);
+            var result = await connection.Relay(DuplexRelay.PlainBackend(backendSocket), _scheduler, _options.IdleTimeout).ConfigureAwait(false);
             if (result.Retriable)
             {
                 // Accepted by the kernel but reset before a byte either way (its listener closed with

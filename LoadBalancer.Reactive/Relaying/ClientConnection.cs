@@ -10,6 +10,7 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _gate = new();
     private Pipelines.Sockets.Unofficial.SocketConnection? _pipe;
+    private RelayEnd? _end;
     private DuplexRelay? _relay;
     private bool _aborted;
 
@@ -29,15 +30,37 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>What the client connected to: the listener, or the destination a trusted PROXY header named.</summary>
     public EndPoint? Destination { get; set; } = client.LocalEndPoint;
 
-    /// <summary>The client's bytes, read through the pipe the relay later reads from (so nothing read early is lost).</summary>
-    public System.IO.Pipelines.PipeReader Input
+    /// <summary>
+    /// The client's raw bytes, read through the pipe the relay later reads from (so nothing read early is
+    /// lost): a PROXY header, a ClientHello, or the TLS a terminating end decrypts.
+    /// </summary>
+    public System.IO.Pipelines.PipeReader Input => Pipe().Input;
+
+    /// <summary>The connection's socket and its pipe, for an end that terminates TLS over them.</summary>
+    public Pipelines.Sockets.Unofficial.SocketConnection Pipe()
+    {
+        lock (_gate)
+        {
+            return _pipe ??= DuplexRelay.CreateClientPipe(Client);
+        }
+    }
+
+    /// <summary>The client's end for relays: plain unless TLS termination set its own.</summary>
+    public RelayEnd End
     {
         get
         {
             lock (_gate)
             {
-                _pipe ??= DuplexRelay.CreateClientPipe(Client);
-                return _pipe.Input;
+                return _end ??= new PlainEnd(_pipe ??= DuplexRelay.CreateClientPipe(Client));
+            }
+        }
+
+        set
+        {
+            lock (_gate)
+            {
+                _end = value;
             }
         }
     }
@@ -55,13 +78,13 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     public RelayResult Result { get; set; }
 
     /// <summary>Relays between the client and <paramref name="backend"/>; aborts at once if the balancer already has.</summary>
-    public Task<RelayResult> Relay(Socket backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout)
+    public Task<RelayResult> Relay(RelayEnd backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout)
     {
+        var client = End;
         lock (_gate)
         {
             // One pipe for the client across every attempt: a retried connection keeps what it was sent.
-            _pipe ??= DuplexRelay.CreateClientPipe(Client);
-            _relay = DuplexRelay.Start(_pipe, backend, scheduler, idleTimeout, out var completion);
+            _relay = DuplexRelay.Start(client, backend, scheduler, idleTimeout, out var completion);
             if (_aborted)
             {
                 _relay.Abort();
@@ -76,7 +99,11 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     {
         lock (_gate)
         {
-            if (_pipe is { } pipe)
+            if (_end is { } end)
+            {
+                end.Close();
+            }
+            else if (_pipe is { } pipe)
             {
                 pipe.Output.Complete();
                 pipe.Input.Complete();

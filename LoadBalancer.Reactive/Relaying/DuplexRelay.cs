@@ -43,8 +43,8 @@ internal sealed class DuplexRelay
     private const int Spoken = 1;
     private const int Retrying = 2;
 
-    private readonly SocketConnection _client;
-    private readonly SocketConnection _backend;
+    private readonly RelayEnd _client;
+    private readonly RelayEnd _backend;
     private readonly IScheduler _scheduler;
     private readonly TimeSpan _idleTimeout;
     private readonly SerialDisposable _idleTimer = new();
@@ -55,17 +55,21 @@ internal sealed class DuplexRelay
     private int _fault = -1;
     private int _phase = Quiet;
 
-    private DuplexRelay(SocketConnection client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout)
+    private DuplexRelay(RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout)
     {
         _scheduler = scheduler;
         _idleTimeout = idleTimeout;
         _client = client;
-        _backend = SocketConnection.Create(backend, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "backend");
+        _backend = backend;
     }
 
     /// <summary>Wraps an accepted client socket in the pipe every relay attempt for it reads from.</summary>
     public static SocketConnection CreateClientPipe(Socket client) =>
         SocketConnection.Create(client, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "client");
+
+    /// <summary>Wraps a connected backend socket as a plain end.</summary>
+    public static RelayEnd PlainBackend(Socket backend) =>
+        new PlainEnd(SocketConnection.Create(backend, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "backend"));
 
     private enum Side
     {
@@ -77,13 +81,13 @@ internal sealed class DuplexRelay
     /// Starts relaying between a client and a connected backend socket. The relay closes both when it
     /// ends, except the client when it ends <see cref="RelayResult.Retriable"/>.
     /// </summary>
-    /// <param name="client">The client's pipe, from <see cref="CreateClientPipe"/>.</param>
-    /// <param name="backend">The connected backend socket.</param>
+    /// <param name="client">The client's end (its pipe outlives a relay, for retries).</param>
+    /// <param name="backend">The connected backend's end.</param>
     /// <param name="scheduler">Times the idle timeout.</param>
     /// <param name="idleTimeout">Close after this long with no bytes either way; <see cref="TimeSpan.Zero"/> for never.</param>
     /// <param name="completion">Completes when both directions have ended and both sockets are closed.</param>
     public static DuplexRelay Start(
-        SocketConnection client, Socket backend, IScheduler scheduler, TimeSpan idleTimeout, out Task<RelayResult> completion)
+        RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout, out Task<RelayResult> completion)
     {
         var relay = new DuplexRelay(client, backend, scheduler, idleTimeout);
         if (idleTimeout > TimeSpan.Zero)
@@ -104,25 +108,25 @@ internal sealed class DuplexRelay
 
     private async Task<RelayResult> RunAsync()
     {
-        var upstream = PumpAsync(_client, _backend.Socket, Side.Client);
-        var downstream = PumpAsync(_backend, _client.Socket, Side.Backend);
+        var upstream = PumpAsync(_client, _backend, Side.Client);
+        var downstream = PumpAsync(_backend, _client, Side.Backend);
         var bytesFromClient = await upstream.ConfigureAwait(false);
         var bytesFromBackend = await downstream.ConfigureAwait(false);
 
         _idleTimer.Dispose();
-        Close(_backend);
+        _backend.Close();
         if (Volatile.Read(ref _phase) == Retrying)
         {
             return new RelayResult(0, 0, CompletionReason.BackendReset, Retriable: true);
         }
 
-        Close(_client);
+        _client.Close();
         var fault = Volatile.Read(ref _fault);
         var reason = (CompletionReason)(fault >= 0 ? fault : Volatile.Read(ref _closedFirst));
         return new RelayResult(bytesFromClient, bytesFromBackend, reason);
     }
 
-    private async Task<long> PumpAsync(SocketConnection from, Socket to, Side side)
+    private async Task<long> PumpAsync(RelayEnd from, RelayEnd to, Side side)
     {
         long bytes = 0;
         try
@@ -177,14 +181,14 @@ internal sealed class DuplexRelay
             // The source sent FIN and every byte it sent is with the kernel: pass the half-close on.
             Interlocked.CompareExchange(
                 ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
-            to.Shutdown(SocketShutdown.Send);
+            await ShutdownSendAsync(to, Other(side)).ConfigureAwait(false);
         }
         catch (RelayFault fault) when (fault.Side == Side.Backend && Volatile.Read(ref _fault) == -1
             && Interlocked.CompareExchange(ref _phase, Retrying, Quiet) == Quiet)
         {
             // The backend reset by itself (not an abort of ours) before anyone said anything: close it
             // alone, and stop the client pump without touching the client, which another backend can serve.
-            Reset(_backend.Socket);
+            _backend.Reset();
             _client.Input.CancelPendingRead();
         }
         catch (RelayFault fault)
@@ -192,7 +196,7 @@ internal sealed class DuplexRelay
             // One side failed: the other side is reset too, which also ends the opposite pump.
             Fail(fault.Side == Side.Client ? CompletionReason.ClientReset : CompletionReason.BackendReset);
         }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException or IOException)
         {
             // The shutdown above raced with a reset from the other pump; its reason stands.
         }
@@ -200,7 +204,7 @@ internal sealed class DuplexRelay
         return bytes;
     }
 
-    private static async ValueTask<ReadResult> ReadAsync(SocketConnection from, Side side)
+    private static async ValueTask<ReadResult> ReadAsync(RelayEnd from, Side side)
     {
         try
         {
@@ -215,17 +219,26 @@ internal sealed class DuplexRelay
         }
     }
 
-    private static async ValueTask SendAsync(Socket to, ReadOnlyMemory<byte> segment, Side side)
+    private static async ValueTask SendAsync(RelayEnd to, ReadOnlyMemory<byte> segment, Side side)
     {
         try
         {
-            while (!segment.IsEmpty)
-            {
-                var sent = await to.SendAsync(segment, SocketFlags.None).ConfigureAwait(false);
-                segment = segment[sent..];
-            }
+            await to.SendAsync(segment).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+            throw new RelayFault(side, exception);
+        }
+    }
+
+    // A half-close that fails (the peer reset meanwhile) is that side's fault, as a failed send is.
+    private static async ValueTask ShutdownSendAsync(RelayEnd to, Side side)
+    {
+        try
+        {
+            await to.ShutdownSendAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is IOException or InvalidOperationException)
         {
             throw new RelayFault(side, exception);
         }
@@ -245,19 +258,8 @@ internal sealed class DuplexRelay
         else if (Interlocked.CompareExchange(ref _fault, (int)CompletionReason.IdleTimeout, -1) == -1)
         {
             // An orderly close: both peers get a FIN, and both pumps see the end of their input.
-            ShutdownQuietly(_client.Socket);
-            ShutdownQuietly(_backend.Socket);
-        }
-    }
-
-    private static void ShutdownQuietly(Socket socket)
-    {
-        try
-        {
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
-        {
+            _client.ShutdownBoth();
+            _backend.ShutdownBoth();
         }
     }
 
@@ -265,35 +267,12 @@ internal sealed class DuplexRelay
     {
         if (Volatile.Read(ref _phase) != Retrying && Interlocked.CompareExchange(ref _fault, (int)reason, -1) == -1)
         {
-            Reset(_client.Socket);
-            Reset(_backend.Socket);
+            _client.Reset();
+            _backend.Reset();
         }
     }
 
     private static Side Other(Side side) => side == Side.Client ? Side.Backend : Side.Client;
-
-    // Dispose and Complete both end in a FIN; a reset needs linger zero and a close before that.
-    private static void Reset(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(enable: true, seconds: 0);
-        }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
-        {
-        }
-
-        socket.Close();
-    }
-
-    private static void Close(SocketConnection connection)
-    {
-        // Completing the output ends the library's (unused) send loop; completing the input ends
-        // its receive loop. Both halves are completed before the socket goes.
-        connection.Output.Complete();
-        connection.Input.Complete();
-        connection.Dispose();
-    }
 
     private sealed class RelayFault(Side side, Exception inner) : Exception(inner.Message, inner)
     {
