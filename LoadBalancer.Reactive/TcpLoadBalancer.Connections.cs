@@ -16,6 +16,7 @@ public sealed partial class TcpLoadBalancer
 {
     private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
     private readonly System.Collections.Immutable.ImmutableArray<IPNetwork> _trustedProxies;
+    private readonly TlsTermination? _termination;
     private long _nextConnectionId;
     private int _live;
     private int _finishedWhileStopping;
@@ -51,7 +52,7 @@ public sealed partial class TcpLoadBalancer
         }
 
         var fromProxy = FromTrustedProxy(connection.PeerEndPoint);
-        if (fromProxy || _options.FirstByteTimeout > TimeSpan.Zero || _policy.Router is not null)
+        if (fromProxy || _options.FirstByteTimeout > TimeSpan.Zero || _policy.Router is not null || _termination is not null)
         {
             _ = ArriveAfterPrefaceAsync(connection, listenerEndPoint, fromProxy);
             return;
@@ -121,7 +122,19 @@ public sealed partial class TcpLoadBalancer
             return RejectionReason.FirstByteTimeout;
         }
 
-        if (_policy.Router is not null)
+        if (_termination is not null)
+        {
+            var (end, serverName, error) = await _termination.AcceptAsync(connection, _scheduler).ConfigureAwait(false);
+            if (end is null)
+            {
+                Log.InvalidPreface(_logger, connection.ClientEndPoint, "TLS handshake", error!);
+                return RejectionReason.TlsHandshakeFailed;
+            }
+
+            connection.End = end;
+            connection.ServerName = serverName;
+        }
+        else if (_policy.Router is not null)
         {
             var (hello, error) = await ClientHelloReader.PeekAsync(
                 connection.Input, _options.Sni.HelloTimeout, _scheduler, connection.Aborted).ConfigureAwait(false);
@@ -257,7 +270,8 @@ public sealed partial class TcpLoadBalancer
     private async Task ConnectAndRelayAsync(ClientConnection connection, Assignment assignment)
     {
         var backend = assignment.Backend;
-        Socket backendSocket;
+        Socket? backendSocket = null;
+        RelayEnd backendEnd;
         var connecting = _scheduler.Now;
         try
         {
@@ -267,19 +281,26 @@ public sealed partial class TcpLoadBalancer
             {
                 await SendProxyHeaderAsync(backendSocket, backend.SendProxy, connection).ConfigureAwait(false);
             }
+
+            backendEnd = backend.Tls is { } tls
+                ? await BackendTls.ConnectAsync(backendSocket, tls, backend.Address, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false)
+                : DuplexRelay.PlainBackend(backendSocket);
         }
-        catch (SocketException exception) when (!connection.Aborted.IsCancellationRequested)
+        catch (Exception exception) when ((exception is SocketException or BackendTlsException) && !connection.Aborted.IsCancellationRequested)
         {
             // The client stays open while the fold picks another backend (or gives up): nothing has
             // been read from it yet, so a retry is invisible to it.
-            connection.Failure = new RelayFailure(
-                exception.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {exception.Message}");
-            Publish(new ConnectAttemptFailed(connection.Id, backend.Address, exception.SocketErrorCode, connection.Failure.Message, assignment.Attempt));
+            backendSocket?.Dispose();
+            connection.Failure = exception is SocketException socketError
+                ? new RelayFailure(socketError.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {socketError.Message}")
+                : new RelayFailure(SocketError.SocketError, exception.Message);
+            Publish(new ConnectAttemptFailed(connection.Id, backend.Address, connection.Failure.Error, connection.Failure.Message, assignment.Attempt));
             _feed.OnNext(new ConnectFailed(connection.Id));
             return;
         }
         catch (Exception exception)
         {
+            backendSocket?.Dispose();
             var stopping = connection.Aborted.IsCancellationRequested;
             EndUnrelayed(connection, new RelayFailure(
                 stopping ? SocketError.OperationAborted : SocketError.SocketError,
@@ -292,7 +313,7 @@ public sealed partial class TcpLoadBalancer
         Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
         try
         {
-            var result = await connection.Relay(DuplexRelay.PlainBackend(backendSocket), _scheduler, _options.IdleTimeout).ConfigureAwait(false);
+            var result = await connection.Relay(backendEnd, _scheduler, _options.IdleTimeout).ConfigureAwait(false);
             if (result.Retriable)
             {
                 // Accepted by the kernel but reset before a byte either way (its listener closed with

@@ -72,6 +72,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         _state = BalancerState.Create(options.Backends, options.HealthCheck);
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
         _metrics = new Diagnostics.BalancerMetrics(() => Snapshot);
+        _termination = options.Tls.Enabled ? Tls.TlsTermination.Create(options.Tls, []) : null;
         _trustedProxies = [.. options.AcceptProxy.From.Select(network =>
             NetworkParser.TryParse(network, "AcceptProxy.From", out var parsed, out _) ? parsed : default)];
         _logger = (Microsoft.Extensions.Logging.ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;

@@ -22,10 +22,51 @@ public static class Tls
         }
 
         request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        // Server and client authentication, so one helper makes both kinds.
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         // Round-tripped through PKCS#12 so the key is usable by SslStream on Linux.
         return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+    }
+
+    /// <summary>Writes <paramref name="certificate"/> as PEM files (certificate, key) in <paramref name="directory"/>.</summary>
+    public static (string Certificate, string Key) WritePem(X509Certificate2 certificate, string directory)
+    {
+        var certificatePath = Path.Combine(directory, $"{certificate.Thumbprint}.crt");
+        var keyPath = Path.Combine(directory, $"{certificate.Thumbprint}.key");
+        File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
+        File.WriteAllText(keyPath, certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        return (certificatePath, keyPath);
+    }
+
+    /// <summary>A TLS server that requires a client certificate and reports its thumbprint, then closes.</summary>
+    public static LoopbackServer MutualServer(X509Certificate2 certificate, Action<string?> clientThumbprint) => new(async socket =>
+    {
+        await using var stream = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        {
+            ServerCertificate = certificate,
+            ClientCertificateRequired = true,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        }).WaitAsync(Loopback.Timeout);
+        var thumbprint = stream.RemoteCertificate is { } remote ? new X509Certificate2(remote).Thumbprint : null;
+        clientThumbprint(thumbprint);
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(thumbprint ?? "none"));
+        await stream.ShutdownAsync();
+        await DrainAsync(stream);
+    });
+
+    // Reads until the peer closes, so closing never finds unread bytes (which would make it a reset).
+    private static async Task DrainAsync(Stream stream)
+    {
+        try
+        {
+            await stream.CopyToAsync(Stream.Null).WaitAsync(Loopback.Timeout);
+        }
+        catch (IOException)
+        {
+            // The peer reset or closed without close_notify: nothing left to drain.
+        }
     }
 
     /// <summary>The ClientHello a real SslStream client sends for <paramref name="serverName"/> (null: no SNI).</summary>
@@ -68,6 +109,7 @@ public static class Tls
         await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }).WaitAsync(Loopback.Timeout);
         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(name));
         await stream.ShutdownAsync();
+        await DrainAsync(stream);
     });
 
     /// <summary>Connects over TLS asking for <paramref name="serverName"/> and returns what the server said.</summary>

@@ -14,6 +14,8 @@ namespace LoadBalancer.Reactive.Tests.StatsPage;
 /// The HostedBalancer example's stats server, run as the example runs it (Kestrel on a loopback port of
 /// its own) over a real balancer: the page, the live stream, the JSON and the Prometheus scrape.
 /// </summary>
+// Alone: /metrics is OpenTelemetry listening to every meter named LoadBalancer.Reactive in the process.
+[Collection(nameof(RealTimeCollection))]
 public sealed class StatsPageTests : IAsyncLifetime
 {
     private static readonly JsonSerializerOptions s_web = new(JsonSerializerDefaults.Web);

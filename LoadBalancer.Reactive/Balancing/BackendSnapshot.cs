@@ -47,6 +47,9 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>The most connections the backend takes at once; 0 for no limit.</summary>
     public int MaxConnections { get; init; }
 
+    /// <summary>The TLS the balancer speaks to the backend, if any.</summary>
+    public Configuration.BackendTlsOptions? Tls { get; init; }
+
     /// <summary>The pool the backend belongs to, for routing by server name; null for the default pool.</summary>
     public string? Pool { get; init; }
 

@@ -69,6 +69,7 @@ internal sealed record BalancerState(
         {
             MaxConnections = options.MaxConnections,
             SendProxy = options.SendProxy,
+            Tls = options.Tls,
             Pool = string.IsNullOrEmpty(options.Pool) ? null : options.Pool,
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,

@@ -113,6 +113,12 @@ public sealed record LoadBalancerOptions
     /// </summary>
     public AcceptProxyOptions AcceptProxy { get; init; } = new();
 
+    /// <summary>
+    /// TLS termination: present a certificate to clients (TLS 1.2 and 1.3 only) and relay the decrypted
+    /// bytes. With <see cref="Sni"/> routes, the server name of the handshake picks the pool. Default: off.
+    /// </summary>
+    public TlsOptions Tls { get; init; } = new();
+
     /// <summary>TLS passthrough routing: pools of backends chosen by the ClientHello's server name. Default: no routing.</summary>
     public SniRoutingOptions Sni { get; init; } = new();
 
@@ -175,4 +181,7 @@ public sealed record BackendOptions
     /// <see cref="LoadBalancerOptions.Sni"/>); null (the default) puts it in the default pool.
     /// </summary>
     public string? Pool { get; init; }
+
+    /// <summary>Speak TLS to this backend (after any PROXY header); null (the default) for plain TCP.</summary>
+    public BackendTlsOptions? Tls { get; init; }
 }

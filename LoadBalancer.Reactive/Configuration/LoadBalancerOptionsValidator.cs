@@ -63,6 +63,7 @@ public static class LoadBalancerOptionsValidator
         ValidateClients(options.Clients, errors);
         ValidateAcceptProxy(options.AcceptProxy, errors);
         ValidateSni(options.Sni, options.Backends, errors);
+        ValidateTls(options.Tls, errors);
 
         if (options.MaxQueueLength < 0)
         {
@@ -242,6 +243,11 @@ public static class LoadBalancerOptionsValidator
                 errors.Add($"{field}[{i}] '{backend.Address}' has MaxConnections {backend.MaxConnections}; it must be zero (no limit) or positive.");
             }
 
+            if (backend.Tls is { } tls)
+            {
+                Tls.BackendTls.Settings(tls, backend.Address ?? string.Empty, $"{field}[{i}].Tls", errors);
+            }
+
             if (!Enum.IsDefined(backend.SendProxy))
             {
                 errors.Add($"{field}[{i}] '{backend.Address}' has SendProxy {(int)backend.SendProxy}; it must be None, V1 or V2.");
@@ -363,4 +369,28 @@ public static class LoadBalancerOptionsValidator
         name.Length is > 0 and <= 253
         && name.Split('.').All(label => label.Length is > 0 and <= 63 && label[0] != '-' && label[^1] != '-'
             && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+
+    private static void ValidateTls(TlsOptions? tls, List<string> errors)
+    {
+        if (tls is null)
+        {
+            errors.Add("Tls must be set (new TlsOptions() terminates no TLS).");
+            return;
+        }
+
+        if (tls.Certificate is null && tls.CertificatePath is null && tls.KeyPath is not null)
+        {
+            errors.Add($"Tls.KeyPath '{tls.KeyPath}' is given without Tls.CertificatePath.");
+        }
+
+        if (tls.Enabled)
+        {
+            Tls.TlsTermination.Create(tls, errors);
+        }
+
+        if (tls.HandshakeTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"Tls.HandshakeTimeout must be positive, but is {tls.HandshakeTimeout}.");
+        }
+    }
 }

@@ -99,6 +99,7 @@ internal sealed class BalancerMetrics : IDisposable
         RejectionReason.ClientRateLimit => "client_rate_limit",
         RejectionReason.InvalidProxyHeader => "invalid_proxy_header",
         RejectionReason.FirstByteTimeout => "first_byte_timeout",
-        _ => "invalid_client_hello",
+        RejectionReason.InvalidClientHello => "invalid_client_hello",
+        _ => "tls_handshake_failed",
     };
 }

@@ -185,6 +185,9 @@ public enum RejectionReason
 
     /// <summary>Connections are routed by server name, and the client's first bytes were not a valid TLS ClientHello in time.</summary>
     InvalidClientHello,
+
+    /// <summary>The balancer terminates TLS, and the client's handshake failed or did not finish within <c>Tls.HandshakeTimeout</c>.</summary>
+    TlsHandshakeFailed,
 }
 
 /// <summary>What a queued connection waits for.</summary>

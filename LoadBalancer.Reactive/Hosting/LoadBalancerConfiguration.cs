@@ -60,6 +60,13 @@ public static class LoadBalancerConfiguration
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
                 Clients = Clients(section.GetSection("Clients")),
+                Tls = new TlsOptions
+                {
+                    CertificatePath = section["Tls:CertificatePath"],
+                    KeyPath = section["Tls:KeyPath"],
+                    Password = section["Tls:Password"],
+                    HandshakeTimeout = Duration(section.GetSection("Tls"), "HandshakeTimeout") ?? defaults.Tls.HandshakeTimeout,
+                },
                 Sni = new SniRoutingOptions
                 {
                     Routes = [.. section.GetSection("Sni:Routes").GetChildren()
@@ -73,6 +80,16 @@ public static class LoadBalancerConfiguration
                 },
             };
         }
+
+        private BackendTlsOptions? BackendTls(IConfigurationSection section) => !section.Exists() ? null : new BackendTlsOptions
+        {
+            ServerName = section["ServerName"],
+            ValidateCertificate = Bool(section, "ValidateCertificate") ?? true,
+            TrustedCertificatesPath = section["TrustedCertificatesPath"],
+            ClientCertificatePath = section["ClientCertificatePath"],
+            ClientKeyPath = section["ClientKeyPath"],
+            ClientCertificatePassword = section["ClientCertificatePassword"],
+        };
 
         private ProxyProtocolVersion ProxyVersion(IConfiguration section, string key)
         {
@@ -111,6 +128,7 @@ public static class LoadBalancerConfiguration
             HealthCheck = HealthCheck(section.GetSection("HealthCheck")),
             SendProxy = ProxyVersion(section, "SendProxy"),
             Pool = section["Pool"],
+            Tls = BackendTls(section.GetSection("Tls")),
         };
 
         private HealthCheckOptions? HealthCheck(IConfigurationSection section)

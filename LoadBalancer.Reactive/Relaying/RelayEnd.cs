@@ -65,7 +65,7 @@ internal abstract class RelayEnd
     }
 
     /// <summary>Ends a Pipelines.Sockets.Unofficial connection: both pipe halves, then the socket.</summary>
-    protected static void CloseConnection(SocketConnection connection)
+    internal static void CloseConnection(SocketConnection connection)
     {
         // Completing the output ends the library's (unused) send loop; completing the input ends
         // its receive loop. Both halves are completed before the socket goes.

@@ -1,0 +1,110 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Reactive.Concurrency;
+using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Relaying;
+
+namespace LoadBalancer.Reactive.Tls;
+
+/// <summary>TLS from the balancer to a backend: validation on by default, a private CA or a client certificate when configured.</summary>
+internal static class BackendTls
+{
+    // Certificates are loaded once per options object, not per connection.
+    private static readonly ConditionalWeakTable<BackendTlsOptions, SslClientAuthenticationOptions> s_contexts = [];
+
+    /// <summary>The handshake settings for a backend, or null with the problems added to <paramref name="errors"/>.</summary>
+    public static SslClientAuthenticationOptions? Settings(BackendTlsOptions options, string address, string field, List<string> errors)
+    {
+        var host = Host(address);
+        var serverName = options.ServerName ?? host;
+        if (options.ServerName is { } named && !LoadBalancerOptionsValidator.IsHostName(named))
+        {
+            errors.Add($"{field}.ServerName '{named}' is not a host name.");
+        }
+
+        var roots = options.TrustedCertificates
+            ?? (options.TrustedCertificatesPath is { } bundle ? CertificateFiles.LoadBundle(bundle, $"{field}.TrustedCertificatesPath", errors) : null);
+        var client = options.ClientCertificate
+            ?? (options.ClientCertificatePath is { } path
+                ? CertificateFiles.LoadWithKey(path, options.ClientKeyPath, options.ClientCertificatePassword, $"{field}.ClientCertificatePath", errors)
+                : null);
+
+        if (client is not null && !ForClientAuthentication(client))
+        {
+            errors.Add($"{field} client certificate '{client.Subject}' is not for client authentication (its extended key usage lacks 1.3.6.1.5.5.7.3.2).");
+        }
+
+        var settings = new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            AllowRenegotiation = false,
+            ClientCertificateContext = client is null ? null : SslStreamCertificateContext.Create(client, additionalCertificates: null, offline: true),
+        };
+        if (!options.ValidateCertificate)
+        {
+            settings.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        }
+        else if (roots is not null)
+        {
+            settings.CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
+            settings.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
+        }
+
+        return settings;
+    }
+
+    /// <summary>Handshakes with a connected backend within <paramref name="timeout"/>; throws <see cref="BackendTlsException"/> when it fails.</summary>
+    public static async Task<RelayEnd> ConnectAsync(
+        Socket socket, BackendTlsOptions options, string address, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
+    {
+        var settings = s_contexts.GetValue(options, tls => Settings(tls, address, "Tls", []) ?? throw new InvalidOperationException());
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: true);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        using var timer = scheduler.Schedule(timeout, () =>
+        {
+            try
+            {
+                deadline.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        });
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(settings, deadline.Token).ConfigureAwait(false);
+            return new TlsEnd(ssl, socket, socket.Dispose);
+        }
+        catch (Exception exception) when (!aborted.IsCancellationRequested
+            && exception is AuthenticationException or IOException or SocketException or OperationCanceledException)
+        {
+            ssl.Dispose();
+            var why = exception is OperationCanceledException ? $"it did not finish within {Durations.Format(timeout)}" : exception.GetBaseException().Message;
+            throw new BackendTlsException($"TLS handshake with backend {address} failed: {why}", exception);
+        }
+    }
+
+    // A certificate without an extended key usage may be used for anything; with one, it must allow clients.
+    private static bool ForClientAuthentication(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is not { } usage
+        || usage.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(oid => oid.Value == "1.3.6.1.5.5.7.3.2");
+
+    // "db.internal:5432" → "db.internal"; "[::1]:443" → "::1"; "10.0.0.5:443" → "10.0.0.5".
+    private static string Host(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = colon > 0 ? address[..colon] : address;
+        return host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
+    }
+}
+
+/// <summary>A TLS handshake with a backend failed: it counts as a failed connect to that backend.</summary>
+internal sealed class BackendTlsException(string message, Exception inner) : Exception(message, inner);

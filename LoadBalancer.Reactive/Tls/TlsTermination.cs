@@ -1,0 +1,92 @@
+using System.Net.Security;
+using System.Reactive.Concurrency;
+using System.Security.Authentication;
+using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Relaying;
+
+namespace LoadBalancer.Reactive.Tls;
+
+/// <summary>
+/// Terminates clients' TLS: one certificate context built at start, TLS 1.2 and 1.3 only, a handshake
+/// timeout on the balancer's scheduler, and a failed handshake reported, never thrown.
+/// </summary>
+internal sealed class TlsTermination
+{
+    private const SslProtocols Protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+    private readonly SslServerAuthenticationOptions _options;
+    private readonly TimeSpan _timeout;
+
+    private TlsTermination(SslServerAuthenticationOptions options, TimeSpan timeout)
+    {
+        _options = options;
+        _timeout = timeout;
+    }
+
+    /// <summary>The termination for <paramref name="options"/>, or null with the problems added to <paramref name="errors"/>.</summary>
+    public static TlsTermination? Create(TlsOptions options, List<string> errors)
+    {
+        var certificate = options.Certificate
+            ?? CertificateFiles.LoadWithKey(options.CertificatePath!, options.KeyPath, options.Password, "Tls.CertificatePath", errors);
+        if (certificate is null)
+        {
+            return null;
+        }
+
+        if (!certificate.HasPrivateKey)
+        {
+            errors.Add($"Tls.Certificate '{certificate.Subject}' has no private key.");
+            return null;
+        }
+
+        return new TlsTermination(
+            new SslServerAuthenticationOptions
+            {
+                ServerCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true),
+                EnabledSslProtocols = Protocols,
+                ClientCertificateRequired = false,
+                AllowRenegotiation = false,
+            },
+            options.HandshakeTimeout);
+    }
+
+    /// <summary>
+    /// Completes the client's handshake over its pipe (so bytes already read, like a PROXY header, are not
+    /// fed to TLS twice) and returns the end the relay reads plaintext from, with the server name the client
+    /// asked for; or why it failed.
+    /// </summary>
+    public async Task<(TlsEnd? End, string? ServerName, string? Error)> AcceptAsync(ClientConnection connection, IScheduler scheduler)
+    {
+        var raw = connection.Pipe();
+        var ssl = new SslStream(new PipeSocketStream(raw.Input, connection.Client), leaveInnerStreamOpen: true);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.Aborted);
+        using var timer = scheduler.Schedule(_timeout, () => CancelQuietly(deadline));
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(_options, deadline.Token).ConfigureAwait(false);
+            var name = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName.ToLowerInvariant();
+            return (new TlsEnd(ssl, connection.Client, () => RelayEnd.CloseConnection(raw)), name, null);
+        }
+        catch (OperationCanceledException) when (!connection.Aborted.IsCancellationRequested)
+        {
+            ssl.Dispose();
+            return (null, null, $"the TLS handshake did not finish within {Durations.Format(_timeout)}");
+        }
+        catch (Exception exception) when (exception is AuthenticationException or IOException or System.Net.Sockets.SocketException
+            or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            ssl.Dispose();
+            return (null, null, $"the TLS handshake failed: {exception.GetBaseException().Message}");
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+}
