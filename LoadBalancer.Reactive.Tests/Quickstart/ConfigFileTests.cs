@@ -14,7 +14,7 @@ public sealed class ConfigFileTests : IDisposable
             {
               // Comments and trailing commas are fine.
               "listen": ["127.0.0.1:0"],
-              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false }, "sendProxy": "v1", "pool": "api" } ],
+              "backends": [ "10.0.0.5:80", { "address": "10.0.0.6:80", "weight": 2, "maxConnections": 10, "healthCheck": { "enabled": false }, "sendProxy": "v1", "pool": "api", "tls": { "serverName": "api.internal", "validateCertificate": false } } ],
               "acceptProxy": { "from": ["10.1.0.0/16"], "headerTimeout": "2s" },
               "sni": { "routes": { "api.example.com": "api" }, "helloTimeout": "3s" },
               "maxConnections": 500,
@@ -46,6 +46,7 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal((ProxyProtocolVersion.None, ProxyProtocolVersion.V1), (options.Backends[0].SendProxy, options.Backends[1].SendProxy));
         Assert.Equal(["10.1.0.0/16"], options.AcceptProxy.From);
         Assert.Equal([new SniRoute("api.example.com", "api")], options.Sni.Routes);
+        Assert.Equal(("api.internal", false), (options.Backends[1].Tls!.ServerName, options.Backends[1].Tls!.ValidateCertificate));
         Assert.Equal((TimeSpan.FromSeconds(3), "api"), (options.Sni.HelloTimeout, options.Backends[1].Pool));
         Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
@@ -65,6 +66,8 @@ public sealed class ConfigFileTests : IDisposable
     [InlineData("""{ "strategy": "fastest" }""", "lb.json: Strategy 'fastest' is unknown; valid strategies are:")]
     [InlineData("""{ "clients": { "allow": ["10.0.0.0/40"] } }""", "lb.json: Clients.Allow[0] '10.0.0.0/40' is not a network")]
     [InlineData("""{ "clients": { "maxConn": 2 } }""", "lb.json: clients.maxConn is not a client setting")]
+    [InlineData("""{ "tls": { "certificate": "/nonexistent/server.pem", "key": "/nonexistent/server.key" } }""", "lb.json: Tls.CertificatePath '/nonexistent/server.pem' (key '/nonexistent/server.key') cannot be loaded:")]
+    [InlineData("""{ "backends": [ { "address": "10.0.0.1:443", "tls": { "verify": false } } ] }""", "lb.json: backends[0].tls.verify is not a backend tls setting")]
     [InlineData("""{ "backends": [ { "address": "10.0.0.1:80", "sendProxy": "v3" } ] }""", "lb.json: backends[0].sendProxy must be \"v1\", \"v2\" or \"none\".")]
     [InlineData("""{ "acceptProxy": { "from": ["10.0.0.1/8"] } }""", "lb.json: AcceptProxy.From[0] '10.0.0.1/8' is not a network")]
     public void Load_Mistakes_NameTheFileAndTheSetting(string json, string expected)

@@ -111,6 +111,56 @@ public class QuickstartAppTests
         Assert.Contains($"Cannot listen on {occupier.LocalEndPoint}: the address is already in use.", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RunAsync_TlsCertAndKey_TerminatesTlsInFrontOfTheDemoBackends()
+    {
+        var directory = Directory.CreateTempSubdirectory("lb-quickstart-tls-").FullName;
+        try
+        {
+            using var certificate = Infrastructure.Tls.Certificate("localhost");
+            var (certificatePath, keyPath) = Infrastructure.Tls.WritePem(certificate, directory);
+            using var stop = new CancellationTokenSource();
+            var started = new TaskCompletionSource<TcpLoadBalancer>();
+            var running = QuickstartApp.RunAsync(
+                ["--listen", "127.0.0.1:0", "--tls-cert", certificatePath, "--tls-key", keyPath, "--quiet"], TextWriter.Null, TextWriter.Null, stop.Token,
+                demoPorts: [0], started: started.SetResult);
+            var balancer = await started.Task.WaitAsync(Loopback.Timeout);
+
+            using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
+            await using var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false));
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                RemoteCertificateValidationCallback = (_, remote, _, _) => remote?.GetCertHashString() == certificate.Thumbprint,
+            }).WaitAsync(Loopback.Timeout);
+            await tls.WriteAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray());
+            using var reader = new StreamReader(tls);
+            var answer = await reader.ReadToEndAsync().WaitAsync(Loopback.Timeout);
+
+            await stop.CancelAsync();
+            Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
+            Assert.StartsWith("HTTP/1.1 200 OK", answer, StringComparison.Ordinal);
+            Assert.Contains("Hello from backend 1", answer, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_MissingCertificate_ExitsWithAnErrorNamingTheFile()
+    {
+        var error = new StringWriter();
+
+        var exit = await QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9", "--tls-cert", "/nonexistent/server.pem"], TextWriter.Null, error, CancellationToken.None)
+            .WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(QuickstartApp.ExitUsage, exit);
+        Assert.Contains("error: Tls.CertificatePath '/nonexistent/server.pem' cannot be loaded:", error.ToString(), StringComparison.Ordinal);
+    }
+
     private static async Task<string> GetAsync(IPEndPoint endPoint)
     {
         using var client = await Loopback.ConnectAsync(endPoint);

@@ -100,6 +100,7 @@ internal static class ConfigFile
                     "clients" => options with { Clients = Clients(value) },
                     "acceptProxy" => options with { AcceptProxy = AcceptProxy(value) },
                     "sni" => options with { Sni = Sni(value) },
+                    "tls" => options with { Tls = Tls(value) },
                     "drainTimeout" => options,
                     _ => Unknown(options, setting.Name),
                 };
@@ -160,6 +161,9 @@ internal static class ConfigFile
                     case "maxConnections":
                         backend = backend with { MaxConnections = Int(setting.Value, $"{field}.maxConnections") ?? 0 };
                         break;
+                    case "tls":
+                        backend = backend with { Tls = BackendTls(setting.Value, $"{field}.tls") };
+                        break;
                     case "pool":
                         backend = backend with { Pool = String(setting.Value, $"{field}.pool") };
                         break;
@@ -167,7 +171,7 @@ internal static class ConfigFile
                         backend = backend with { SendProxy = ProxyVersion(setting.Value, $"{field}.sendProxy") };
                         break;
                     default:
-                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck, sendProxy, pool).");
+                        Errors.Add($"{file}: {field}.{setting.Name} is not a backend setting (address, weight, maxConnections, healthCheck, sendProxy, pool, tls).");
                         break;
                 }
             }
@@ -259,6 +263,47 @@ internal static class ConfigFile
             }
 
             return acceptProxy;
+        }
+
+        // "tls": { "certificate": "server.pem", "key": "server.key", "password": null, "handshakeTimeout": "10s" }
+        private TlsOptions Tls(JsonElement value)
+        {
+            var tls = new TlsOptions();
+            foreach (var setting in Object(value, "tls"))
+            {
+                var path = $"tls.{setting.Name}";
+                tls = setting.Name switch
+                {
+                    "certificate" => tls with { CertificatePath = String(setting.Value, path) },
+                    "key" => tls with { KeyPath = String(setting.Value, path) },
+                    "password" => tls with { Password = String(setting.Value, path) },
+                    "handshakeTimeout" => tls with { HandshakeTimeout = Duration(setting.Value, path) ?? tls.HandshakeTimeout },
+                    _ => Bad(tls, $"{path} is not a tls setting (certificate, key, password, handshakeTimeout)."),
+                };
+            }
+
+            return tls;
+        }
+
+        private BackendTlsOptions BackendTls(JsonElement value, string field)
+        {
+            var tls = new BackendTlsOptions();
+            foreach (var setting in Object(value, field))
+            {
+                var path = $"{field}.{setting.Name}";
+                tls = setting.Name switch
+                {
+                    "serverName" => tls with { ServerName = String(setting.Value, path) },
+                    "validateCertificate" => tls with { ValidateCertificate = Bool(setting.Value, path) ?? true },
+                    "trustedCertificates" => tls with { TrustedCertificatesPath = String(setting.Value, path) },
+                    "clientCertificate" => tls with { ClientCertificatePath = String(setting.Value, path) },
+                    "clientKey" => tls with { ClientKeyPath = String(setting.Value, path) },
+                    "clientCertificatePassword" => tls with { ClientCertificatePassword = String(setting.Value, path) },
+                    _ => Bad(tls, $"{path} is not a backend tls setting (serverName, validateCertificate, trustedCertificates, clientCertificate, clientKey, clientCertificatePassword)."),
+                };
+            }
+
+            return tls;
         }
 
         // "sni": { "routes": { "api.example.com": "api", "*.example.com": "web" }, "helloTimeout": "5s" }

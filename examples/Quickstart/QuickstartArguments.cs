@@ -90,6 +90,9 @@ internal static class QuickstartArguments
           --panic-mode                when no backend is available, use them all rather than reject
           --allow CIDR, --deny CIDR   let in only clients from these networks / refuse these (repeatable;
                                       10.0.0.0/8, 2001:db8::/32 or one address; deny wins)
+          --tls-cert FILE             terminate TLS (1.2 and 1.3) with this certificate: PEM (with --tls-key,
+                                      or key in the same file) or PKCS#12 (.pfx); backends get plaintext
+          --tls-key FILE              the PEM private key for --tls-cert
           --sni NAME=HOST:PORT,...     TLS passthrough: send TLS connections asking for server name NAME (or
                                       *.domain) to these backends; others go to the --backend ones (repeatable)
           --send-proxy v1|v2          send every backend a PROXY protocol header with the real client address
@@ -257,6 +260,20 @@ internal static class QuickstartArguments
                     if (TakeValue(args, ref i, arg, errors) is { } denied)
                     {
                         tuning.Add(o => o with { Clients = o.Clients with { Deny = [.. o.Clients.Deny, denied] } });
+                    }
+
+                    break;
+                case "--tls-cert":
+                    if (TakeValue(args, ref i, arg, errors) is { } certificatePath)
+                    {
+                        tuning.Add(o => o with { Tls = o.Tls with { CertificatePath = certificatePath } });
+                    }
+
+                    break;
+                case "--tls-key":
+                    if (TakeValue(args, ref i, arg, errors) is { } keyPath)
+                    {
+                        tuning.Add(o => o with { Tls = o.Tls with { KeyPath = keyPath } });
                     }
 
                     break;
