@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
 TARGETS=${TARGETS:-direct haproxy nginx ours}   # a subset, such as TARGETS="haproxy ours", for a quicker look
 IDLE=${IDLE:-5000}
 WORK=$(mktemp -d /tmp/lb-bench.XXXXXX)
@@ -153,6 +154,10 @@ idle_kib() { # idle_kib NAME PORT -> KiB of the balancer's resident memory per i
 declare -A KA P50 P99 NEW UP DOWN MEM
 measure() { # measure NAME HTTP_PORT BULK_PORT
   echo "measuring $1..." >&2
+  # The same warm-up for everyone, unrecorded: LoadBalancer.Reactive's code is compiled and then
+  # recompiled with profile data in its first seconds, which C balancers do not need.
+  DURATION=$WARMUP wrk_run "$2" >/dev/null
+  DURATION=$WARMUP wrk_run "$2" -H "Connection: close" >/dev/null
   read -r KA[$1] P50[$1] P99[$1] < <(wrk_run "$2")
   read -r NEW[$1] _ _ < <(wrk_run "$2" -H "Connection: close")
   UP[$1]=$(iperf_run "$3")

@@ -27,11 +27,12 @@ namespace LoadBalancer.Reactive.Relaying;
 internal sealed class DuplexRelay
 {
     // 16 KiB segments, pausing the socket reader at 1 MiB buffered, as measured on this machine:
-    // small enough to keep idle relays light, large enough to move gigabytes per second.
+    // small enough to keep idle relays light, large enough to move gigabytes per second. Continuations
+    // run where RelayScheduling says.
     internal static readonly PipeOptions PipeOptions = new(
         pool: MemoryPool<byte>.Shared,
-        readerScheduler: PipeScheduler.ThreadPool,
-        writerScheduler: PipeScheduler.ThreadPool,
+        readerScheduler: RelayScheduling.PipeScheduler,
+        writerScheduler: RelayScheduling.PipeScheduler,
         pauseWriterThreshold: 1024 * 1024,
         resumeWriterThreshold: 512 * 1024,
         minimumSegmentSize: 16 * 1024,
