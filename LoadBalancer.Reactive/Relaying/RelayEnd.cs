@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Pipelines.Sockets.Unofficial;
 
 namespace LoadBalancer.Reactive.Relaying;
@@ -55,6 +56,7 @@ internal abstract class RelayEnd
     }
 
     /// <summary>Sends every byte straight to the socket.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
         while (!bytes.IsEmpty)
