@@ -137,7 +137,21 @@ internal sealed class DuplexRelay
         {
             while (true)
             {
-                var result = await ReadAsync(from, side).ConfigureAwait(false);
+                // Read here rather than in a helper: an idle relay then holds one state machine per
+                // direction, not two.
+                ReadResult result;
+                try
+                {
+                    result = await from.Input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // A read fails only because this side's connection is gone: ConnectionResetException
+                    // for a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
+                    // ObjectDisposedException when the other pump or Abort closed it.
+                    throw new RelayFault(side, exception);
+                }
+
                 var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
@@ -208,25 +222,8 @@ internal sealed class DuplexRelay
         return bytes;
     }
 
-    // The wrappers below await once per read or send that has to wait: their state machines are pooled,
-    // so a relayed request allocates nothing (without pooling, these boxes were 99% of a keep-alive
-    // request's allocations).
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<ReadResult> ReadAsync(RelayEnd from, Side side)
-    {
-        try
-        {
-            return await from.Input.ReadAsync().ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            // A read fails only because this side's connection is gone: ConnectionResetException for
-            // a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
-            // ObjectDisposedException when the other pump or Abort closed it.
-            throw new RelayFault(side, exception);
-        }
-    }
-
+    // A send waits only when the kernel's buffer is full; its state machine is pooled, so a relayed
+    // request allocates nothing even then.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask SendAsync(RelayEnd to, ReadOnlyMemory<byte> segment, Side side)
     {
