@@ -4,12 +4,13 @@
 # Measures keep-alive requests/s with p50/p99 (wrk, 50 connections), new connections/s (one request per
 # connection), bulk throughput each way (iperf3), and memory per idle relayed connection (5,000 held),
 # and prints one markdown table with each figure's ratio to HAProxy. Installs what it needs, stops
-# everything it started by PID, and takes about three minutes.
+# everything it started by PID, and takes about seven minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DURATION=${DURATION:-10}
-WARMUP=${WARMUP:-3}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-8}
 TARGETS=${TARGETS:-direct haproxy nginx ours}   # a subset, such as TARGETS="haproxy ours", for a quicker look
 IDLE=${IDLE:-5000}
 WORK=$(mktemp -d /tmp/lb-bench.XXXXXX)
@@ -151,26 +152,47 @@ idle_kib() { # idle_kib NAME PORT -> KiB of the balancer's resident memory per i
   sleep 1
 }
 
+# Speed is measured in ROUNDS interleaved rounds (every target once per round) and each figure is the
+# median of its rounds: this machine's speed drifts by tens of percent within minutes, and interleaving
+# lets every target see the same drift. Memory is measured once, at the end.
+to_ms() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) v /= 1000; else if (t ~ /ms$/) v += 0; else if (t ~ /s$/) v *= 1000; printf "%.2f", v }'; }
 declare -A KA P50 P99 NEW UP DOWN MEM
-measure() { # measure NAME HTTP_PORT BULK_PORT
-  echo "measuring $1..." >&2
-  # The same warm-up for everyone, unrecorded: LoadBalancer.Reactive's code is compiled and then
+warm() { # warm NAME HTTP_PORT: the same unrecorded warm-up for everyone; .NET code is compiled and then
   # recompiled with profile data in its first seconds, which C balancers do not need.
+  echo "warming up $1..." >&2
   DURATION=$WARMUP wrk_run "$2" >/dev/null
   DURATION=$WARMUP wrk_run "$2" -H "Connection: close" >/dev/null
-  read -r KA[$1] P50[$1] P99[$1] < <(wrk_run "$2")
-  read -r NEW[$1] _ _ < <(wrk_run "$2" -H "Connection: close")
-  UP[$1]=$(iperf_run "$3")
-  DOWN[$1]=$(iperf_run "$3" -R)
-  if [ "$1" = direct ]; then MEM[$1]=""; else MEM[$1]=$(idle_kib "$1" "$2"); fi
 }
+measure_speed() { # measure_speed NAME HTTP_PORT BULK_PORT: appends this round's figures
+  local ka p50 p99 new
+  read -r ka p50 p99 < <(wrk_run "$2")
+  read -r new _ _ < <(wrk_run "$2" -H "Connection: close")
+  KA[$1]+="$ka "; P50[$1]+="$(to_ms "$p50") "; P99[$1]+="$(to_ms "$p99") "; NEW[$1]+="$new "
+  UP[$1]+="$(iperf_run "$3") "; DOWN[$1]+="$(iperf_run "$3" -R) "
+}
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A PORTS=([direct]="9101 5201" [haproxy]="9001 9011" [nginx]="9002 9012" [ours]="9003 9013")
 for name in $TARGETS; do
   # shellcheck disable=SC2086
-  measure "$name" ${PORTS[$name]}
+  warm "$name" ${PORTS[$name]}
+done
+for round in $(seq 1 "$ROUNDS"); do
+  for name in $TARGETS; do
+    echo "round $round of $ROUNDS: $name..." >&2
+    # shellcheck disable=SC2086
+    measure_speed "$name" ${PORTS[$name]}
+  done
+done
+for name in $TARGETS; do
+  for figure in KA P50 P99 NEW UP DOWN; do
+    declare -n values=$figure
+    format=%.2f; case $figure in KA | NEW) format=%.0f ;; esac
+    values[$name]=$(printf "$format" "$(median "${values[$name]}")")
+    unset -n values
+  done
+  if [ "$name" = direct ]; then MEM[$name]=""; else echo "memory: $name..." >&2; MEM[$name]=$(idle_kib "$name" "$(cut -d' ' -f1 <<<"${PORTS[$name]}")"); fi
 done
 
-to_ms() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) v /= 1000; else if (t ~ /ms$/) v += 0; else if (t ~ /s$/) v *= 1000; printf "%.2f", v }'; }
 cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
   awk -v v="$1" -v h="$2" 'BEGIN { if (v == "") { print "-"; exit } if (h + 0 == 0) { print v; exit } printf "%s (%.2fx)", v, v / h }'
 }
@@ -182,8 +204,8 @@ cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
     label=$name; [ "$name" = ours ] && label="LoadBalancer.Reactive"; [ "$name" = direct ] && label="direct to a backend (the limit)"
     printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
       "$(cell "${KA[$name]}" "${KA[haproxy]}")" \
-      "$(cell "$(to_ms "${P50[$name]}")" "$(to_ms "${P50[haproxy]}")")" \
-      "$(cell "$(to_ms "${P99[$name]}")" "$(to_ms "${P99[haproxy]}")")" \
+      "$(cell "${P50[$name]}" "${P50[haproxy]}")" \
+      "$(cell "${P99[$name]}" "${P99[haproxy]}")" \
       "$(cell "${NEW[$name]}" "${NEW[haproxy]}")" \
       "$(cell "${UP[$name]}" "${UP[haproxy]}")" \
       "$(cell "${DOWN[$name]}" "${DOWN[haproxy]}")" \
