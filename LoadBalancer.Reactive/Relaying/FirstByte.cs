@@ -9,17 +9,7 @@ internal static class FirstByte
     /// <summary>Null once a byte is waiting in the pipe (still unread, for the relay); else why not.</summary>
     public static async Task<string?> WaitAsync(PipeReader input, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        using var timer = scheduler.Schedule(timeout, () =>
-        {
-            try
-            {
-                deadline.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        });
+        using var deadline = new Deadline(timeout, scheduler, aborted);
         try
         {
             var read = await input.ReadAsync(deadline.Token).ConfigureAwait(false);

@@ -27,8 +27,7 @@ internal static class PrefaceReader
         PipeReader input, PrefaceParser<T> parse, Func<T, int> consumed, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted, string what)
         where T : class
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        using var timer = scheduler.Schedule(timeout, () => CancelQuietly(deadline));
+        using var deadline = new Deadline(timeout, scheduler, aborted);
         try
         {
             while (true)
@@ -61,17 +60,6 @@ internal static class PrefaceReader
         catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
             return (null, $"the connection failed before its {what} was read: {exception.Message}");
-        }
-    }
-
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
         }
     }
 }

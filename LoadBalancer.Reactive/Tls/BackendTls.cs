@@ -67,17 +67,7 @@ internal static class BackendTls
     {
         var settings = s_contexts.GetValue(options, tls => Settings(tls, address, "Tls", []) ?? throw new InvalidOperationException());
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: true);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        using var timer = scheduler.Schedule(timeout, () =>
-        {
-            try
-            {
-                deadline.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        });
+        using var deadline = new Deadline(timeout, scheduler, aborted);
         try
         {
             await ssl.AuthenticateAsClientAsync(settings, deadline.Token).ConfigureAwait(false);

@@ -58,8 +58,7 @@ internal sealed class TlsTermination
     {
         var raw = connection.Pipe();
         var ssl = new SslStream(new PipeSocketStream(raw.Input, connection.Client), leaveInnerStreamOpen: true);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.Aborted);
-        using var timer = scheduler.Schedule(_timeout, () => CancelQuietly(deadline));
+        using var deadline = new Deadline(_timeout, scheduler, connection.Aborted);
         try
         {
             await ssl.AuthenticateAsServerAsync(_options, deadline.Token).ConfigureAwait(false);
@@ -76,17 +75,6 @@ internal sealed class TlsTermination
         {
             ssl.Dispose();
             return (null, null, $"the TLS handshake failed: {exception.GetBaseException().Message}");
-        }
-    }
-
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
         }
     }
 }
