@@ -8,17 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_EACH=${SECONDS_EACH:-5}
-WORK=$(mktemp -d /tmp/lb-profile.XXXXXX)
-PIDS=()
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 0.5
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
+WORK_PREFIX=lb-profile
+# shellcheck source=benchmarks/processes.sh
+. "$ROOT/benchmarks/processes.sh"
 if ! need haproxy || ! need nginx || ! need wrk || ! need strace; then
   echo "installing haproxy, nginx, wrk and strace..." >&2
   apt-get update -qq >/dev/null
@@ -29,21 +21,6 @@ dotnet tool install dotnet-counters --version 10.0.750501 --tool-path "$WORK/too
 
 echo "building LoadBalancer.Reactive (Release)..." >&2
 dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
-
-start() { # start NAME COMMAND...: runs it in the background, remembers its PID
-  local name=$1; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  echo $! >"$WORK/$name.pid"
-}
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on port $1; see $WORK" >&2
-  return 1
-}
 
 cat >"$WORK/backends.conf" <<CONF
 worker_processes 1;

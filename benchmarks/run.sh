@@ -13,17 +13,9 @@ ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-8}
 TARGETS=${TARGETS:-direct haproxy nginx ours}   # a subset, such as TARGETS="haproxy ours", for a quicker look
 IDLE=${IDLE:-5000}
-WORK=$(mktemp -d /tmp/lb-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  sleep 0.5
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-need() { command -v "$1" >/dev/null 2>&1; }
+WORK_PREFIX=lb-bench
+# shellcheck source=benchmarks/processes.sh
+. "$ROOT/benchmarks/processes.sh"
 if ! need haproxy || ! need nginx || ! need wrk || ! need iperf3 || [ ! -e /usr/lib/nginx/modules/ngx_stream_module.so ]; then
   echo "installing haproxy, nginx with the stream module, wrk and iperf3..." >&2
   apt-get update -qq >/dev/null
@@ -34,22 +26,6 @@ ulimit -n "$(ulimit -Hn)"   # as many descriptors as this machine allows (5,000 
 echo "building LoadBalancer.Reactive (Release)..." >&2
 dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
 OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
-
-start() { # start NAME COMMAND...: runs it in the background, remembers its PID
-  local name=$1; shift
-  "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  echo $! >"$WORK/$name.pid"
-}
-
-wait_port() {
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "nothing listens on port $1; see $WORK" >&2
-  return 1
-}
 
 # The backends, on core 1: three tiny HTTP servers in one nginx, and an iperf3 server.
 cat >"$WORK/backends.conf" <<CONF
