@@ -66,15 +66,15 @@ internal abstract class RelayEnd
         }
     }
 
-    /// <summary>Ends a Pipelines.Sockets.Unofficial connection: both pipe halves, then the socket.</summary>
-    internal static void CloseConnection(SocketConnection connection)
-    {
-        // Completing the output ends the library's (unused) send loop; completing the input ends
-        // its receive loop. Both halves are completed before the socket goes.
-        connection.Output.Complete();
-        connection.Input.Complete();
-        connection.Dispose();
-    }
+    /// <summary>Ends a Pipelines.Sockets.Unofficial connection once the relay is done with it.</summary>
+    /// <remarks>
+    /// Dispose alone: it shuts the socket down and closes it. Completing the two pipes first made the library
+    /// shut the socket down twice more per side, each failing with ENOTCONN after the relay's own half-closes,
+    /// about 9% of a short connection's CPU in A/B runs. Its receive loop has already ended (end of stream or
+    /// error); its send loop, unused because the relay sends straight to the socket, stays parked on its
+    /// empty pipe and goes to the GC with the connection (the heap stays flat over 80,000 connections).
+    /// </remarks>
+    internal static void CloseConnection(SocketConnection connection) => connection.Dispose();
 }
 
 /// <summary>A plain TCP end: read through its pipe, written straight to its socket.</summary>
