@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -59,6 +60,46 @@ public partial class InlineCompletionsTests
             await Loopback.SendAllAsync(client, new[] { ResetMidway });
             var error = await Assert.ThrowsAsync<SocketException>(() => Loopback.ReadToEndAsync(client));
             Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
+        }
+    }
+
+    [Fact]
+    public async Task InlineRelay_TlsTermination_ConcurrentExchangesAreExact()
+    {
+        var directory = Directory.CreateTempSubdirectory("lb-inline-tls-").FullName;
+        try
+        {
+            using var certificate = Infrastructure.Tls.Certificate("localhost");
+            var (certificatePath, keyPath) = Infrastructure.Tls.WritePem(certificate, directory);
+            await using var backend = new LoopbackServer(ServeAsync);
+            await using var balancer = await QuickstartProcess.StartAsync(
+                "--backend", backend.Address, "--no-health-checks", "--quiet", "--tls-cert", certificatePath, "--tls-key", keyPath);
+
+            // Ten handshakes and exchanges at once, on the event threads: 1 MiB up with close_notify and FIN,
+            // the backend's hash of it and 1 MiB down.
+            var exchanges = Enumerable.Range(0, 10).Select(i => Task.Run(async () =>
+            {
+                var upload = Loopback.RandomBytes(1024 * 1024, seed: 200 + i);
+                using var client = await Loopback.ConnectAsync(balancer.EndPoint);
+                await using var tls = new SslStream(new NetworkStream(client, ownsSocket: false));
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = "localhost",
+                    RemoteCertificateValidationCallback = (_, remote, _, _) => remote?.GetCertHashString() == certificate.Thumbprint,
+                }).WaitAsync(Loopback.Timeout);
+                await tls.WriteAsync(new[] { Exchange }).AsTask().WaitAsync(Loopback.Timeout);
+                await tls.WriteAsync(upload).AsTask().WaitAsync(Loopback.Timeout);
+                await tls.ShutdownAsync().WaitAsync(Loopback.Timeout);
+                client.Shutdown(SocketShutdown.Send);
+                using var received = new MemoryStream();
+                await tls.CopyToAsync(received).WaitAsync(Loopback.Timeout);
+                Assert.Equal([.. SHA256.HashData(upload), .. s_answer], received.ToArray());
+            }));
+            await Task.WhenAll(exchanges).WaitAsync(Loopback.Timeout);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 
