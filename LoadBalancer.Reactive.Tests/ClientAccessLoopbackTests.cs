@@ -38,6 +38,31 @@ public sealed class ClientAccessLoopbackTests
     }
 
     [Fact]
+    public async Task ListenerRules_GuardOnlyTheirListener()
+    {
+        await using var backend = LoopbackServer.Named();
+        await using var balancer = new TcpLoadBalancer(new LoadBalancerOptions
+        {
+            Listen = ["127.0.0.1:0", "127.0.0.2:0"],
+            Backends = [new(backend.Address)],
+            HealthCheck = Balancers.NoHealthChecks,
+            Clients = new ClientOptions { Listeners = [new ListenerAccess { Listen = "127.0.0.2:0", Allow = ["127.0.0.3/32"] }] },
+        });
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+        using var events = new EventRecorder(balancer.Events);
+        var (open, guarded) = (balancer.ListenEndPoints[0], balancer.ListenEndPoints[1]);
+
+        Assert.Equal(backend.Address, await Loopback.AskAsync(open, IPAddress.Loopback));
+        Assert.Equal(backend.Address, await Loopback.AskAsync(guarded, s_third));
+        Assert.Equal(string.Empty, await Loopback.AskAsync(guarded, IPAddress.Loopback));
+
+        var rejected = Assert.Single(await events.WaitForAsync<ConnectionRejected>());
+        Assert.Equal(RejectionReason.Denied, rejected.Reason);
+        Assert.Equal(IPAddress.Loopback, ((IPEndPoint)rejected.Client).Address);
+        Assert.Equal(2, backend.Accepted);
+    }
+
+    [Fact]
     public async Task MaxConnectionsPerClient_RefusesOneTooManyFromOneAddress_NotFromAnother()
     {
         await using var backend = LoopbackServer.Holding();

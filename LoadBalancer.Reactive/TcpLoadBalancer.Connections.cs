@@ -35,7 +35,10 @@ public sealed partial class TcpLoadBalancer
 
             // Registered under the same lock that sets _stopping, so a stop that aborts every
             // registered connection cannot miss one accepted at that moment.
-            connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), client, _scheduler.Now);
+            connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), client, _scheduler.Now)
+            {
+                Listener = _listenerNames.GetValueOrDefault(listener),
+            };
             _connections[connection.Id] = connection;
             Interlocked.Increment(ref _live);
         }
@@ -63,7 +66,12 @@ public sealed partial class TcpLoadBalancer
     }
 
     private void Arrive(ClientConnection connection) =>
-        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint) { Time = connection.AcceptedAt, ServerName = connection.ServerName });
+        _feed.OnNext(new ConnectionArrived(connection.Id, connection.ClientEndPoint)
+        {
+            Time = connection.AcceptedAt,
+            ServerName = connection.ServerName,
+            Listener = connection.Listener,
+        });
 
     private bool FromTrustedProxy(EndPoint peer)
     {

@@ -42,6 +42,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private volatile BalancerState _state;
     private IReadOnlyList<IPEndPoint> _listenEndPoints = [];
     private List<System.Net.Sockets.Socket> _listeners = [];
+    private Dictionary<System.Net.Sockets.Socket, string> _listenerNames = [];
     private IDisposable? _accepting;
     private IDisposable? _folding;
     private ActiveHealthChecker? _healthChecker;
@@ -155,6 +156,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         }
 
         _listeners = listeners;
+        _listenerNames = listeners.Zip(_options.Listen).ToDictionary(pair => pair.First, pair => pair.Second);
         _listenEndPoints = [.. listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
         _folding = BalancerPipeline.Run(_feed, _state, _policy).Subscribe(OnStep);
         _healthChecker = new ActiveHealthChecker(

@@ -34,6 +34,28 @@ public class ClientAdmissionFoldTests
         Assert.Equal(expected is null ? 1 : 0, StepAt(1).Snapshot.TotalConnections);
     }
 
+    [Theory]
+    [InlineData("10.1.2.3", "0.0.0.0:9000", null)]
+    [InlineData("192.168.1.1", "0.0.0.0:9000", null)]
+    [InlineData("10.9.1.1", "0.0.0.0:9000", RejectionReason.Denied)]
+    [InlineData("10.1.2.3", "0.0.0.0:9443", null)]
+    [InlineData("10.2.2.3", "0.0.0.0:9443", RejectionReason.Denied)]
+    [InlineData("10.1.9.9", "0.0.0.0:9443", RejectionReason.Denied)]
+    [InlineData("10.9.1.1", "0.0.0.0:9443", RejectionReason.Denied)]
+    [InlineData("10.2.2.3", null, null)]
+    public void ListenerRules_ApplyOnTopOfTheBalancersRules_OnlyOnTheirListener(string client, string? listener, RejectionReason? expected)
+    {
+        Run(Options(new ClientOptions
+        {
+            Deny = ["10.9.0.0/16"],
+            Listeners = [new ListenerAccess { Listen = "0.0.0.0:9443", Allow = ["10.1.0.0/16"], Deny = ["10.1.9.0/24"] }],
+        }));
+        At(1, Arrive(1, From(client)) with { Listener = listener });
+        _scheduler.Start();
+
+        Assert.Equal(expected, (StepAt(1).Decision as Rejection)?.Reason);
+    }
+
     [Fact]
     public void AccessRules_AClientOfUnknownAddress_IsLetInOnlyWithoutAnAllowList()
     {

@@ -27,6 +27,9 @@ public class HostingTests
             ["LoadBalancer:MaxConnections"] = "100",
             ["LoadBalancer:Clients:Allow:0"] = "10.0.0.0/8",
             ["LoadBalancer:Clients:Deny:0"] = "10.9.0.0/16",
+            ["LoadBalancer:Clients:Listeners:0:Listen"] = "127.0.0.1:0",
+            ["LoadBalancer:Clients:Listeners:0:Allow:0"] = "10.1.0.0/16",
+            ["LoadBalancer:Clients:Listeners:0:Deny:0"] = "10.1.9.0/24",
             ["LoadBalancer:Clients:MaxConnections"] = "20",
             ["LoadBalancer:Clients:MaxConnectionRate"] = "50",
             ["LoadBalancer:Clients:ConnectionRateInterval"] = "10s",
@@ -49,6 +52,10 @@ public class HostingTests
         Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
         Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);
+        var listener = Assert.Single(options.Clients.Listeners);
+        Assert.Equal("127.0.0.1:0", listener.Listen);
+        Assert.Equal(["10.1.0.0/16"], listener.Allow);
+        Assert.Equal(["10.1.9.0/24"], listener.Deny);
         Assert.Equal((20, 50, TimeSpan.FromSeconds(10)), (options.Clients.MaxConnections, options.Clients.MaxConnectionRate, options.Clients.ConnectionRateInterval));
     }
 

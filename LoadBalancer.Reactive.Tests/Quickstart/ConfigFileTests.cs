@@ -28,7 +28,7 @@ public sealed class ConfigFileTests : IDisposable
               "panicMode": true,
               "healthCheck": { "interval": "500ms", "timeout": "200ms", "rise": 3, "fall": 4, "send": "PING\r\n", "expect": "+PONG" },
               "outlierDetection": { "consecutiveFailures": 7, "baseEjectionTime": "10s", "maxEjectionTime": "1m", "maxEjectionPercent": 30 },
-              "clients": { "allow": ["10.0.0.0/8"], "deny": ["10.9.0.0/16"], "maxConnections": 20, "maxConnectionRate": 50, "connectionRateInterval": "10s" },
+              "clients": { "allow": ["10.0.0.0/8"], "deny": ["10.9.0.0/16"], "listeners": [{ "listen": "127.0.0.1:0", "allow": ["10.1.0.0/16"] }], "maxConnections": 20, "maxConnectionRate": 50, "connectionRateInterval": "10s" },
               "drainTimeout": "9s",
             }
             """);
@@ -51,6 +51,9 @@ public sealed class ConfigFileTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(2), options.AcceptProxy.HeaderTimeout);
         Assert.Equal(["10.0.0.0/8"], options.Clients.Allow);
         Assert.Equal(["10.9.0.0/16"], options.Clients.Deny);
+        var listener = Assert.Single(options.Clients.Listeners);
+        Assert.Equal("127.0.0.1:0", listener.Listen);
+        Assert.Equal(["10.1.0.0/16"], listener.Allow);
         Assert.Equal((20, 50, TimeSpan.FromSeconds(10)), (options.Clients.MaxConnections, options.Clients.MaxConnectionRate, options.Clients.ConnectionRateInterval));
         Assert.Equal((500, 50, TimeSpan.FromSeconds(3), 10), (options.MaxConnections, options.MaxQueueLength, options.QueueTimeout, options.Backends[1].MaxConnections));
     }

@@ -25,6 +25,12 @@ public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = nul
     /// none. With <see cref="Configuration.LoadBalancerOptions.Sni"/> routes, it picks the pool.
     /// </summary>
     public string? ServerName { get; init; }
+
+    /// <summary>
+    /// The listener it arrived on, as written in <see cref="Configuration.LoadBalancerOptions.Listen"/>, for
+    /// that listener's access rules; null when it does not matter.
+    /// </summary>
+    public string? Listener { get; init; }
 }
 
 /// <summary>

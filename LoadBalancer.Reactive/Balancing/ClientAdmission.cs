@@ -20,7 +20,7 @@ internal static class ClientAdmission
     public static (BalancerState State, RejectionReason? Refusal) Admit(BalancerState state, ConnectionArrived arrived, ClientRules rules)
     {
         var address = arrived.Client is IPEndPoint endPoint ? NetworkParser.Normalize(endPoint.Address) : null;
-        if (!rules.Allows(address))
+        if (!rules.Allows(address, arrived.Listener))
         {
             return (state, RejectionReason.Denied);
         }
@@ -84,18 +84,38 @@ internal static class ClientAdmission
 
 /// <summary>The access rules and per-client limits, parsed once from <see cref="ClientOptions"/>.</summary>
 internal sealed record ClientRules(
-    ImmutableArray<IPNetwork> Allow, ImmutableArray<IPNetwork> Deny, int MaxConnections, int MaxConnectionRate, TimeSpan RateInterval)
+    NetworkRules Networks, ImmutableDictionary<string, NetworkRules> Listeners, int MaxConnections, int MaxConnectionRate, TimeSpan RateInterval)
 {
-    public static readonly ClientRules None = new([], [], 0, 0, TimeSpan.FromSeconds(1));
+    public static readonly ClientRules None = new(NetworkRules.Everyone, ImmutableDictionary<string, NetworkRules>.Empty, 0, 0, TimeSpan.FromSeconds(1));
 
     /// <summary>Whether any client is counted (a per-client limit is set).</summary>
     public bool Counts => MaxConnections > 0 || MaxConnectionRate > 0;
 
     /// <summary>Whether anything is checked at all.</summary>
-    public bool Any => Counts || !Allow.IsEmpty || !Deny.IsEmpty;
+    public bool Any => Counts || !Networks.IsEveryone || !Listeners.IsEmpty;
 
     public static ClientRules From(ClientOptions options) => new(
-        [.. options.Allow.Select(Parse)], [.. options.Deny.Select(Parse)], options.MaxConnections, options.MaxConnectionRate, options.ConnectionRateInterval);
+        NetworkRules.From(options.Allow, options.Deny),
+        options.Listeners.ToImmutableDictionary(listener => listener.Listen, listener => NetworkRules.From(listener.Allow, listener.Deny)),
+        options.MaxConnections,
+        options.MaxConnectionRate,
+        options.ConnectionRateInterval);
+
+    /// <summary>The balancer's rules and, for a listener that has its own, that listener's too.</summary>
+    public bool Allows(IPAddress? address, string? listener) =>
+        Networks.Allows(address)
+        && (listener is null || !Listeners.TryGetValue(listener, out var own) || own.Allows(address));
+}
+
+/// <summary>Networks allowed and denied, parsed once.</summary>
+internal sealed record NetworkRules(ImmutableArray<IPNetwork> Allow, ImmutableArray<IPNetwork> Deny)
+{
+    public static readonly NetworkRules Everyone = new([], []);
+
+    public bool IsEveryone => Allow.IsEmpty && Deny.IsEmpty;
+
+    public static NetworkRules From(IEnumerable<string> allow, IEnumerable<string> deny) =>
+        new([.. allow.Select(Parse)], [.. deny.Select(Parse)]);
 
     /// <summary>
     /// Denied networks win over allowed ones; with no allowed networks, everyone not denied may connect. A

@@ -60,7 +60,7 @@ public static class LoadBalancerOptionsValidator
             errors.Add($"FirstByteTimeout must be zero (off) or positive, but is {options.FirstByteTimeout}.");
         }
 
-        ValidateClients(options.Clients, errors);
+        ValidateClients(options.Clients, options.Listen ?? [], errors);
         ValidateAcceptProxy(options.AcceptProxy, errors);
         ValidateSni(options.Sni, options.Backends, errors);
         ValidateTls(options.Tls, errors);
@@ -260,7 +260,7 @@ public static class LoadBalancerOptionsValidator
         }
     }
 
-    private static void ValidateClients(ClientOptions? clients, List<string> errors)
+    private static void ValidateClients(ClientOptions? clients, IReadOnlyList<string> listen, List<string> errors)
     {
         if (clients is null)
         {
@@ -268,15 +268,32 @@ public static class LoadBalancerOptionsValidator
             return;
         }
 
-        foreach (var (networks, name) in new[] { (clients.Allow, "Allow"), (clients.Deny, "Deny") })
+        ValidateNetworks(clients.Allow, clients.Deny, "Clients", errors);
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (clients.Listeners?.Count ?? 0); i++)
         {
-            for (var i = 0; i < (networks?.Count ?? 0); i++)
+            var field = $"Clients.Listeners[{i}]";
+            if (clients.Listeners![i] is not { } listener)
             {
-                if (!NetworkParser.TryParse(networks![i], $"Clients.{name}[{i}]", out _, out var error))
-                {
-                    errors.Add(error);
-                }
+                errors.Add($"{field} must be set.");
+                continue;
             }
+
+            // Without listeners (a fold run in virtual time) there is nothing to name yet.
+            if (listen.Count > 0 && !listen.Contains(listener.Listen, StringComparer.Ordinal))
+            {
+                errors.Add($"{field}.Listen '{listener.Listen}' is not one of Listen ({string.Join(", ", listen)}); name the listener exactly as it is written there.");
+            }
+            else if (listen.Count(address => address == listener.Listen) > 1)
+            {
+                errors.Add($"{field}.Listen '{listener.Listen}' is written for more than one listener in Listen, so its rules cannot tell them apart.");
+            }
+            else if (!named.Add(listener.Listen))
+            {
+                errors.Add($"{field}.Listen '{listener.Listen}' has rules already; give each listener one entry.");
+            }
+
+            ValidateNetworks(listener.Allow, listener.Deny, field, errors);
         }
 
         if (clients.MaxConnections < 0)
@@ -292,6 +309,20 @@ public static class LoadBalancerOptionsValidator
         if (clients.ConnectionRateInterval <= TimeSpan.Zero)
         {
             errors.Add($"Clients.ConnectionRateInterval must be positive, but is {clients.ConnectionRateInterval}.");
+        }
+    }
+
+    private static void ValidateNetworks(IReadOnlyList<string>? allow, IReadOnlyList<string>? deny, string field, List<string> errors)
+    {
+        foreach (var (networks, name) in new[] { (allow, "Allow"), (deny, "Deny") })
+        {
+            for (var i = 0; i < (networks?.Count ?? 0); i++)
+            {
+                if (!NetworkParser.TryParse(networks![i], $"{field}.{name}[{i}]", out _, out var error))
+                {
+                    errors.Add(error);
+                }
+            }
         }
     }
 

@@ -168,7 +168,7 @@ public enum RejectionReason
     /// <summary>The connection waited in the queue for <c>QueueTimeout</c> without a slot coming free.</summary>
     QueueTimeout,
 
-    /// <summary>The client's address is in a denied network, or outside every allowed one (<c>Clients.Allow</c>, <c>Clients.Deny</c>).</summary>
+    /// <summary>The client's address is in a denied network, or outside every allowed one (<c>Clients.Allow</c>, <c>Clients.Deny</c>, or its listener's in <c>Clients.Listeners</c>).</summary>
     Denied,
 
     /// <summary>The client already held <c>Clients.MaxConnections</c> connections.</summary>

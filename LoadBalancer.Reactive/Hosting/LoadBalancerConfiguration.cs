@@ -115,6 +115,12 @@ public static class LoadBalancerConfiguration
             {
                 Allow = [.. section.GetSection("Allow").GetChildren().Select(child => child.Value ?? string.Empty)],
                 Deny = [.. section.GetSection("Deny").GetChildren().Select(child => child.Value ?? string.Empty)],
+                Listeners = [.. section.GetSection("Listeners").GetChildren().Select(listener => new ListenerAccess
+                {
+                    Listen = listener["Listen"] ?? string.Empty,
+                    Allow = [.. listener.GetSection("Allow").GetChildren().Select(child => child.Value ?? string.Empty)],
+                    Deny = [.. listener.GetSection("Deny").GetChildren().Select(child => child.Value ?? string.Empty)],
+                })],
                 MaxConnections = Int(section, "MaxConnections") ?? 0,
                 MaxConnectionRate = Int(section, "MaxConnectionRate") ?? 0,
                 ConnectionRateInterval = Duration(section, "ConnectionRateInterval") ?? defaults.ConnectionRateInterval,

@@ -27,6 +27,9 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>The server name from the client's TLS ClientHello, when connections are routed by it.</summary>
     public string? ServerName { get; set; }
 
+    /// <summary>The listener it was accepted on, as written in the options' Listen.</summary>
+    public string? Listener { get; init; }
+
     /// <summary>What the client connected to: the listener, or the destination a trusted PROXY header named.</summary>
     public EndPoint? Destination { get; set; } = client.LocalEndPoint;
 

@@ -238,14 +238,43 @@ internal static class ConfigFile
                 {
                     "allow" => clients with { Allow = Strings(setting.Value, path, "network") },
                     "deny" => clients with { Deny = Strings(setting.Value, path, "network") },
+                    "listeners" => clients with { Listeners = Listeners(setting.Value, path) },
                     "maxConnections" => clients with { MaxConnections = Int(setting.Value, path) ?? 0 },
                     "maxConnectionRate" => clients with { MaxConnectionRate = Int(setting.Value, path) ?? 0 },
                     "connectionRateInterval" => clients with { ConnectionRateInterval = Duration(setting.Value, path) ?? clients.ConnectionRateInterval },
-                    _ => Bad(clients, $"{path} is not a client setting (allow, deny, maxConnections, maxConnectionRate, connectionRateInterval)."),
+                    _ => Bad(clients, $"{path} is not a client setting (allow, deny, listeners, maxConnections, maxConnectionRate, connectionRateInterval)."),
                 };
             }
 
             return clients;
+        }
+
+        // "listeners": [{ "listen": "127.0.0.1:9000", "allow": ["10.0.0.0/8"], "deny": [] }]
+        private ListenerAccess[] Listeners(JsonElement value, string field)
+        {
+            if (value.ValueKind != JsonValueKind.Array)
+            {
+                Errors.Add($"{file}: {field} must be a list.");
+                return [];
+            }
+
+            return [.. value.EnumerateArray().Select((listener, i) =>
+            {
+                var access = new ListenerAccess();
+                foreach (var setting in Object(listener, $"{field}[{i}]"))
+                {
+                    var path = $"{field}[{i}].{setting.Name}";
+                    access = setting.Name switch
+                    {
+                        "listen" => access with { Listen = String(setting.Value, path) ?? string.Empty },
+                        "allow" => access with { Allow = Strings(setting.Value, path, "network") },
+                        "deny" => access with { Deny = Strings(setting.Value, path, "network") },
+                        _ => Bad(access, $"{path} is not a listener setting (listen, allow, deny)."),
+                    };
+                }
+
+                return access;
+            })];
         }
 
         private AcceptProxyOptions AcceptProxy(JsonElement value)

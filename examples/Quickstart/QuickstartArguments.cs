@@ -89,7 +89,8 @@ internal static class QuickstartArguments
           --no-health-checks          do not probe backends
           --panic-mode                when no backend is available, use them all rather than reject
           --allow CIDR, --deny CIDR   let in only clients from these networks / refuse these (repeatable;
-                                      10.0.0.0/8, 2001:db8::/32 or one address; deny wins)
+                                      10.0.0.0/8, 2001:db8::/32 or one address; deny wins; rules for one
+                                      listener go in --config: clients.listeners)
           --tls-cert FILE             terminate TLS (1.2 and 1.3) with this certificate: PEM (with --tls-key,
                                       or key in the same file) or PKCS#12 (.pfx); backends get plaintext
           --tls-key FILE              the PEM private key for --tls-cert
