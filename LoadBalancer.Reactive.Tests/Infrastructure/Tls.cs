@@ -112,6 +112,23 @@ public static class Tls
         await DrainAsync(stream);
     });
 
+    /// <summary>
+    /// A client's TLS handshake over <paramref name="socket"/> (which it does not own), asking for
+    /// <paramref name="serverName"/>; it trusts exactly <paramref name="expected"/>, or any certificate without one.
+    /// </summary>
+    public static async Task<SslStream> HandshakeAsync(
+        Socket socket, string serverName, X509Certificate2? expected = null, SslProtocols protocols = SslProtocols.None)
+    {
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName,
+            EnabledSslProtocols = protocols,
+            RemoteCertificateValidationCallback = (_, remote, _, _) => expected is null || remote?.GetCertHashString() == expected.Thumbprint,
+        }).WaitAsync(Loopback.Timeout);
+        return tls;
+    }
+
     /// <summary>Connects over TLS asking for <paramref name="serverName"/> and returns what the server said.</summary>
     public static async Task<string> AskAsync(EndPoint endPoint, string? serverName)
     {

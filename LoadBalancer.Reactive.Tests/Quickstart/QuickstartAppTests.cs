@@ -127,12 +127,7 @@ public class QuickstartAppTests
             var balancer = await started.Task.WaitAsync(Loopback.Timeout);
 
             using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
-            await using var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false));
-            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
-            {
-                TargetHost = "localhost",
-                RemoteCertificateValidationCallback = (_, remote, _, _) => remote?.GetCertHashString() == certificate.Thumbprint,
-            }).WaitAsync(Loopback.Timeout);
+            await using var tls = await Infrastructure.Tls.HandshakeAsync(socket, "localhost", certificate);
             await tls.WriteAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray());
             using var reader = new StreamReader(tls);
             var answer = await reader.ReadToEndAsync().WaitAsync(Loopback.Timeout);

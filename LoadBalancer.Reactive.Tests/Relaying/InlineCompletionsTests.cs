@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -81,12 +80,7 @@ public partial class InlineCompletionsTests
             {
                 var upload = Loopback.RandomBytes(1024 * 1024, seed: 200 + i);
                 using var client = await Loopback.ConnectAsync(balancer.EndPoint);
-                await using var tls = new SslStream(new NetworkStream(client, ownsSocket: false));
-                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                {
-                    TargetHost = "localhost",
-                    RemoteCertificateValidationCallback = (_, remote, _, _) => remote?.GetCertHashString() == certificate.Thumbprint,
-                }).WaitAsync(Loopback.Timeout);
+                await using var tls = await Infrastructure.Tls.HandshakeAsync(client, "localhost", certificate);
                 await tls.WriteAsync(new[] { Exchange }).AsTask().WaitAsync(Loopback.Timeout);
                 await tls.WriteAsync(upload).AsTask().WaitAsync(Loopback.Timeout);
                 await tls.ShutdownAsync().WaitAsync(Loopback.Timeout);

@@ -1,5 +1,3 @@
-using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -41,7 +39,7 @@ public sealed class TlsLoopbackTests : IDisposable
         var payload = Loopback.RandomBytes(1024 * 1024, seed: 3);
 
         using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
-        await using var tls = await HandshakeAsync(socket, "api.example.com", clientProtocols);
+        await using var tls = await Infrastructure.Tls.HandshakeAsync(socket, "api.example.com", protocols: clientProtocols);
         var sending = Task.Run(async () =>
         {
             await tls.WriteAsync(payload);
@@ -217,22 +215,10 @@ public sealed class TlsLoopbackTests : IDisposable
         }
     }
 
-    private static async Task<SslStream> HandshakeAsync(Socket socket, string serverName, SslProtocols protocols = SslProtocols.None)
-    {
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = serverName,
-            EnabledSslProtocols = protocols,
-            RemoteCertificateValidationCallback = (_, _, _, _) => true,
-        }).WaitAsync(Loopback.Timeout);
-        return tls;
-    }
-
     private static async Task<string> AskAsync(TcpLoadBalancer balancer, string serverName)
     {
         using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
-        await using var tls = await HandshakeAsync(socket, serverName);
+        await using var tls = await Infrastructure.Tls.HandshakeAsync(socket, serverName);
         await tls.ShutdownAsync();
         return System.Text.Encoding.ASCII.GetString(await ReadToEndAsync(tls));
     }
