@@ -22,7 +22,7 @@ public sealed partial class TcpLoadBalancer
     private int _finishedWhileStopping;
     private int _abortedWhileStopping;
 
-    private void OnAccepted(Socket listener, Socket client)
+    private void OnAccepted(Socket listener, string listenerName, Socket client)
     {
         ClientConnection connection;
         lock (_gate)
@@ -37,7 +37,7 @@ public sealed partial class TcpLoadBalancer
             // registered connection cannot miss one accepted at that moment.
             connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), client, _scheduler.Now)
             {
-                Listener = _listenerNames.GetValueOrDefault(listener),
+                Listener = listenerName,
             };
             _connections[connection.Id] = connection;
             Interlocked.Increment(ref _live);
@@ -175,11 +175,11 @@ public sealed partial class TcpLoadBalancer
         Publish(new AcceptFailed(endPoint, error.SocketErrorCode, error.Message));
     }
 
-    private void OnAcceptedSafely(Socket listener, Socket client)
+    private void OnAcceptedSafely(Socket listener, string listenerName, Socket client)
     {
         try
         {
-            OnAccepted(listener, client);
+            OnAccepted(listener, listenerName, client);
         }
         catch (Exception exception)
         {

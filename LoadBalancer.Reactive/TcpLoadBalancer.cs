@@ -42,7 +42,6 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     private volatile BalancerState _state;
     private IReadOnlyList<IPEndPoint> _listenEndPoints = [];
     private List<System.Net.Sockets.Socket> _listeners = [];
-    private Dictionary<System.Net.Sockets.Socket, string> _listenerNames = [];
     private IDisposable? _accepting;
     private IDisposable? _folding;
     private ActiveHealthChecker? _healthChecker;
@@ -156,7 +155,6 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
         }
 
         _listeners = listeners;
-        _listenerNames = listeners.Zip(_options.Listen).ToDictionary(pair => pair.First, pair => pair.Second);
         _listenEndPoints = [.. listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
         _folding = BalancerPipeline.Run(_feed, _state, _policy).Subscribe(OnStep);
         _healthChecker = new ActiveHealthChecker(
@@ -164,11 +162,12 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
             _scheduler,
             (backend, check, cancellationToken) => TcpProbe.ProbeAsync(backend.EndPoint, check, _scheduler, cancellationToken),
             _feed.OnNext);
+        // Each accepted client carries its listener's name as written in Listen, for that listener's access rules.
         _accepting = listeners
-            .Select(listener => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
-                .Select(client => (Listener: listener, Client: client)))
+            .Zip(_options.Listen, (listener, name) => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
+                .Select(client => (Listener: listener, Name: name, Client: client)))
             .Merge()
-            .Subscribe(accepted => OnAcceptedSafely(accepted.Listener, accepted.Client));
+            .Subscribe(accepted => OnAcceptedSafely(accepted.Listener, accepted.Name, accepted.Client));
         if (_options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_options.Backends))
         {
             _discovery = FollowBackends(Discovery.DnsDiscovery.Watch(_options.Backends, _options.DnsRefreshInterval, _scheduler));
