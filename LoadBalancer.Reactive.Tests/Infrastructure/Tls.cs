@@ -39,6 +39,30 @@ public static class Tls
         return (certificatePath, keyPath);
     }
 
+    /// <summary>A self-signed certificate for <c>localhost</c> as PEM files in a temporary directory, all gone when disposed.</summary>
+    public sealed class PemFiles : IDisposable
+    {
+        private readonly string _directory = Directory.CreateTempSubdirectory("lb-pem-").FullName;
+
+        public PemFiles()
+        {
+            Certificate = Tls.Certificate("localhost");
+            (CertificatePath, KeyPath) = WritePem(Certificate, _directory);
+        }
+
+        public X509Certificate2 Certificate { get; }
+
+        public string CertificatePath { get; }
+
+        public string KeyPath { get; }
+
+        public void Dispose()
+        {
+            Certificate.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
     /// <summary>A TLS server that requires a client certificate and reports its thumbprint, then closes.</summary>
     public static LoopbackServer MutualServer(X509Certificate2 certificate, Action<string?> clientThumbprint) => new(async socket =>
     {

@@ -114,33 +114,24 @@ public class QuickstartAppTests
     [Fact]
     public async Task RunAsync_TlsCertAndKey_TerminatesTlsInFrontOfTheDemoBackends()
     {
-        var directory = Directory.CreateTempSubdirectory("lb-quickstart-tls-").FullName;
-        try
-        {
-            using var certificate = Infrastructure.Tls.Certificate("localhost");
-            var (certificatePath, keyPath) = Infrastructure.Tls.WritePem(certificate, directory);
-            using var stop = new CancellationTokenSource();
-            var started = new TaskCompletionSource<TcpLoadBalancer>();
-            var running = QuickstartApp.RunAsync(
-                ["--listen", "127.0.0.1:0", "--tls-cert", certificatePath, "--tls-key", keyPath, "--quiet"], TextWriter.Null, TextWriter.Null, stop.Token,
-                demoPorts: [0], started: started.SetResult);
-            var balancer = await started.Task.WaitAsync(Loopback.Timeout);
+        using var pem = new Infrastructure.Tls.PemFiles();
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource<TcpLoadBalancer>();
+        var running = QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--tls-cert", pem.CertificatePath, "--tls-key", pem.KeyPath, "--quiet"], TextWriter.Null, TextWriter.Null, stop.Token,
+            demoPorts: [0], started: started.SetResult);
+        var balancer = await started.Task.WaitAsync(Loopback.Timeout);
 
-            using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
-            await using var tls = await Infrastructure.Tls.HandshakeAsync(socket, "localhost", certificate);
-            await tls.WriteAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray());
-            using var reader = new StreamReader(tls);
-            var answer = await reader.ReadToEndAsync().WaitAsync(Loopback.Timeout);
+        using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
+        await using var tls = await Infrastructure.Tls.HandshakeAsync(socket, "localhost", pem.Certificate);
+        await tls.WriteAsync("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"u8.ToArray());
+        using var reader = new StreamReader(tls);
+        var answer = await reader.ReadToEndAsync().WaitAsync(Loopback.Timeout);
 
-            await stop.CancelAsync();
-            Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
-            Assert.StartsWith("HTTP/1.1 200 OK", answer, StringComparison.Ordinal);
-            Assert.Contains("Hello from backend 1", answer, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        await stop.CancelAsync();
+        Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
+        Assert.StartsWith("HTTP/1.1 200 OK", answer, StringComparison.Ordinal);
+        Assert.Contains("Hello from backend 1", answer, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -65,36 +65,27 @@ public partial class InlineCompletionsTests
     [Fact]
     public async Task InlineRelay_TlsTermination_ConcurrentExchangesAreExact()
     {
-        var directory = Directory.CreateTempSubdirectory("lb-inline-tls-").FullName;
-        try
-        {
-            using var certificate = Infrastructure.Tls.Certificate("localhost");
-            var (certificatePath, keyPath) = Infrastructure.Tls.WritePem(certificate, directory);
-            await using var backend = new LoopbackServer(ServeAsync);
-            await using var balancer = await QuickstartProcess.StartAsync(
-                "--backend", backend.Address, "--no-health-checks", "--quiet", "--tls-cert", certificatePath, "--tls-key", keyPath);
+        using var pem = new Infrastructure.Tls.PemFiles();
+        await using var backend = new LoopbackServer(ServeAsync);
+        await using var balancer = await QuickstartProcess.StartAsync(
+            "--backend", backend.Address, "--no-health-checks", "--quiet", "--tls-cert", pem.CertificatePath, "--tls-key", pem.KeyPath);
 
-            // Ten handshakes and exchanges at once, on the event threads: 1 MiB up with close_notify and FIN,
-            // the backend's hash of it and 1 MiB down.
-            var exchanges = Enumerable.Range(0, 10).Select(i => Task.Run(async () =>
-            {
-                var upload = Loopback.RandomBytes(1024 * 1024, seed: 200 + i);
-                using var client = await Loopback.ConnectAsync(balancer.EndPoint);
-                await using var tls = await Infrastructure.Tls.HandshakeAsync(client, "localhost", certificate);
-                await tls.WriteAsync(new[] { Exchange }).AsTask().WaitAsync(Loopback.Timeout);
-                await tls.WriteAsync(upload).AsTask().WaitAsync(Loopback.Timeout);
-                await tls.ShutdownAsync().WaitAsync(Loopback.Timeout);
-                client.Shutdown(SocketShutdown.Send);
-                using var received = new MemoryStream();
-                await tls.CopyToAsync(received).WaitAsync(Loopback.Timeout);
-                Assert.Equal([.. SHA256.HashData(upload), .. s_answer], received.ToArray());
-            }));
-            await Task.WhenAll(exchanges).WaitAsync(Loopback.Timeout);
-        }
-        finally
+        // Ten handshakes and exchanges at once, on the event threads: 1 MiB up with close_notify and FIN,
+        // the backend's hash of it and 1 MiB down.
+        var exchanges = Enumerable.Range(0, 10).Select(i => Task.Run(async () =>
         {
-            Directory.Delete(directory, recursive: true);
-        }
+            var upload = Loopback.RandomBytes(1024 * 1024, seed: 200 + i);
+            using var client = await Loopback.ConnectAsync(balancer.EndPoint);
+            await using var tls = await Infrastructure.Tls.HandshakeAsync(client, "localhost", pem.Certificate);
+            await tls.WriteAsync(new[] { Exchange }).AsTask().WaitAsync(Loopback.Timeout);
+            await tls.WriteAsync(upload).AsTask().WaitAsync(Loopback.Timeout);
+            await tls.ShutdownAsync().WaitAsync(Loopback.Timeout);
+            client.Shutdown(SocketShutdown.Send);
+            using var received = new MemoryStream();
+            await tls.CopyToAsync(received).WaitAsync(Loopback.Timeout);
+            Assert.Equal([.. SHA256.HashData(upload), .. s_answer], received.ToArray());
+        }));
+        await Task.WhenAll(exchanges).WaitAsync(Loopback.Timeout);
     }
 
     // The first byte says what the backend does: the client's scenario, in one backend.

@@ -9,9 +9,10 @@ using Quickstart;
 // through the thread pool: about twice the requests per second on one core (benchmarks/RESULTS.md).
 // The runtime reads this once, before the first socket, so it is set first; a value already in the
 // environment (0 to turn it off) is kept.
-if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
 {
-    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+    Environment.SetEnvironmentVariable(InlineCompletions, "1");
 }
 
 using var stop = new CancellationTokenSource();
