@@ -58,6 +58,8 @@ internal sealed class DuplexRelay
     private int _closedFirst = -1;
     private int _fault = -1;
     private int _phase = Quiet;
+    // One bit per side whose input has ended with a FIN (see InputEnded).
+    private int _inputsEnded;
 
     private DuplexRelay(RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout)
     {
@@ -196,10 +198,14 @@ internal sealed class DuplexRelay
                 }
             }
 
-            // The source sent FIN and every byte it sent is with the kernel: pass the half-close on.
+            // The source sent FIN and every byte it sent is with the kernel: pass the half-close on, unless the
+            // other side has said FIN too and its end closes with one: the relay closes both right after this.
             Interlocked.CompareExchange(
                 ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
-            await ShutdownSendAsync(to, Other(side)).ConfigureAwait(false);
+            if (!InputEnded(side) || !to.CloseSendsFin)
+            {
+                await ShutdownSendAsync(to, Other(side)).ConfigureAwait(false);
+            }
         }
         catch (RelayFault fault) when (fault.Side == Side.Backend && Volatile.Read(ref _fault) == -1
             && Interlocked.CompareExchange(ref _phase, Retrying, Quiet) == Quiet)
@@ -279,6 +285,13 @@ internal sealed class DuplexRelay
     }
 
     private static Side Other(Side side) => side == Side.Client ? Side.Backend : Side.Client;
+
+    // Records that this side's input has ended with a FIN, and says whether the other side's had already.
+    private bool InputEnded(Side side)
+    {
+        var before = Interlocked.Or(ref _inputsEnded, 1 << (int)side);
+        return (before & (1 << (int)Other(side))) != 0;
+    }
 
     private sealed class RelayFault(Side side, Exception inner) : Exception(inner.Message, inner)
     {
