@@ -51,8 +51,11 @@ internal sealed class DuplexRelay
     private readonly RelayEnd _backend;
     private readonly IScheduler _scheduler;
     private readonly TimeSpan _idleTimeout;
-    private readonly SerialDisposable _idleTimer = new();
+    // The pending idle check, or NoMoreIdleChecks once the relay has ended.
+    private IDisposable? _idleTimer;
     private long _lastActivityTicks;
+    private long _bytesFromClient;
+    private long _bytesFromBackend;
     // Which side closed first, for a relay that ends cleanly; the first fault (a reset on either
     // side, or an abort) wins over that, because it is what the peers actually saw.
     private int _closedFirst = -1;
@@ -116,10 +119,10 @@ internal sealed class DuplexRelay
     {
         var upstream = PumpAsync(_client, _backend, Side.Client);
         var downstream = PumpAsync(_backend, _client, Side.Backend);
-        var bytesFromClient = await upstream.ConfigureAwait(false);
-        var bytesFromBackend = await downstream.ConfigureAwait(false);
+        await upstream.ConfigureAwait(false);
+        await downstream.ConfigureAwait(false);
 
-        _idleTimer.Dispose();
+        Interlocked.Exchange(ref _idleTimer, NoMoreIdleChecks)?.Dispose();
         _backend.Close();
         if (Volatile.Read(ref _phase) == Retrying)
         {
@@ -129,18 +132,18 @@ internal sealed class DuplexRelay
         _client.Close();
         var fault = Volatile.Read(ref _fault);
         var reason = (CompletionReason)(fault >= 0 ? fault : Volatile.Read(ref _closedFirst));
-        return new RelayResult(bytesFromClient, bytesFromBackend, reason);
+        return new RelayResult(_bytesFromClient, _bytesFromBackend, reason);
     }
 
-    private async Task<long> PumpAsync(RelayEnd from, RelayEnd to, Side side)
+    // Most relays sit here, waiting to read, most of the time; whatever this method keeps across an await
+    // is held by every idle relay, twice. So it keeps little: the sending and the byte counts live in
+    // RelayReadAsync, whose pooled state machine exists only while bytes are on their way.
+    private async Task PumpAsync(RelayEnd from, RelayEnd to, Side side)
     {
-        long bytes = 0;
         try
         {
             while (true)
             {
-                // Read here rather than in a helper: an idle relay then holds one state machine per
-                // direction, not two.
                 ReadResult result;
                 try
                 {
@@ -154,45 +157,29 @@ internal sealed class DuplexRelay
                     throw new RelayFault(side, exception);
                 }
 
-                var buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
                     // Either this relay is handing the client back for a retry, or a cancellation
                     // left over from an earlier attempt on the same client pipe: skip that one.
-                    from.Input.AdvanceTo(buffer.Start);
+                    from.Input.AdvanceTo(result.Buffer.Start);
                     if (Volatile.Read(ref _phase) == Retrying)
                     {
-                        return bytes;
+                        return;
                     }
 
                     continue;
                 }
 
-                if (!buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
+                if (!result.Buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
                 {
                     // The client spoke just as the backend reset: keep its bytes for the next backend.
-                    from.Input.AdvanceTo(buffer.Start);
-                    return bytes;
+                    from.Input.AdvanceTo(result.Buffer.Start);
+                    return;
                 }
 
-                try
-                {
-                    foreach (var segment in buffer)
-                    {
-                        await SendAsync(to, segment, Other(side)).ConfigureAwait(false);
-                        bytes += segment.Length;
-                        if (_idleTimeout > TimeSpan.Zero)
-                        {
-                            Volatile.Write(ref _lastActivityTicks, _scheduler.Now.UtcTicks);
-                        }
-                    }
-                }
-                finally
-                {
-                    from.Input.AdvanceTo(buffer.End);
-                }
-
-                if (result.IsCompleted)
+                var completed = result.IsCompleted;
+                await RelayReadAsync(from, to, result.Buffer, side).ConfigureAwait(false);
+                if (completed)
                 {
                     break;
                 }
@@ -224,22 +211,46 @@ internal sealed class DuplexRelay
         {
             // The shutdown above raced with a reset from the other pump; its reason stands.
         }
-
-        return bytes;
     }
 
-    // A send waits only when the kernel's buffer is full; its state machine is pooled, so a relayed
-    // request allocates nothing even then.
+    // Sends what one read returned, segment by segment, counting the bytes as they go, then releases them
+    // from the source's pipe. A send waits only when the kernel's buffer is full; the state machine is
+    // pooled, so a relayed request allocates nothing even then.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask SendAsync(RelayEnd to, ReadOnlyMemory<byte> segment, Side side)
+    private async ValueTask RelayReadAsync(RelayEnd from, RelayEnd to, ReadOnlySequence<byte> buffer, Side side)
     {
         try
         {
-            await to.SendAsync(segment).ConfigureAwait(false);
+            foreach (var segment in buffer)
+            {
+                try
+                {
+                    await to.SendAsync(segment).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is SocketException or ObjectDisposedException or IOException or InvalidOperationException)
+                {
+                    throw new RelayFault(Other(side), exception);
+                }
+
+                // Each count has one writer, its own pump; RunAsync reads both after awaiting both pumps.
+                if (side == Side.Client)
+                {
+                    _bytesFromClient += segment.Length;
+                }
+                else
+                {
+                    _bytesFromBackend += segment.Length;
+                }
+
+                if (_idleTimeout > TimeSpan.Zero)
+                {
+                    Volatile.Write(ref _lastActivityTicks, _scheduler.Now.UtcTicks);
+                }
+            }
         }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException or IOException or InvalidOperationException)
+        finally
         {
-            throw new RelayFault(side, exception);
+            from.Input.AdvanceTo(buffer.End);
         }
     }
 
@@ -258,7 +269,34 @@ internal sealed class DuplexRelay
 
     // One timer per relay, moved on lazily: when it fires it checks how long the relay has really been
     // idle and either closes it or sleeps for the rest, so traffic never has to touch the timer.
-    private void ScheduleIdleCheck(TimeSpan due) => _idleTimer.Disposable = _scheduler.Schedule(due, CheckIdle);
+    // A relay holds its timer for as long as it lives, so the timer is kept small: no delegate per relay
+    // (the callback is static, the relay its state) and no disposable wrapper around it.
+    private static readonly IDisposable NoMoreIdleChecks = Disposable.Empty;
+
+    private void ScheduleIdleCheck(TimeSpan due)
+    {
+        var timer = _scheduler.Schedule(this, due, static (_, relay) =>
+        {
+            relay.CheckIdle();
+            return Disposable.Empty;
+        });
+
+        // The check that scheduled this one has fired, so the timer replaced needs no disposing; if the relay
+        // has ended meanwhile, the new timer is disposed at once.
+        var current = Volatile.Read(ref _idleTimer);
+        while (current != NoMoreIdleChecks)
+        {
+            var seen = Interlocked.CompareExchange(ref _idleTimer, timer, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+
+        timer.Dispose();
+    }
 
     private void CheckIdle()
     {
