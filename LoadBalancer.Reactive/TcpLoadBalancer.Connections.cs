@@ -319,6 +319,13 @@ public sealed partial class TcpLoadBalancer
         }
 
         Publish(new BackendConnected(connection.Id, backend.Address, _scheduler.Now - connecting));
+        _ = RelayAsync(connection, backend, backendEnd, assignment.Attempt);
+    }
+
+    // Apart from ConnectAndRelayAsync so that the state machine every open connection holds while its
+    // relay runs keeps only what the end of the relay needs.
+    private async Task RelayAsync(ClientConnection connection, BackendSnapshot backend, RelayEnd backendEnd, int attempt)
+    {
         try
         {
             var result = await connection.Relay(backendEnd, _scheduler, _options.IdleTimeout).ConfigureAwait(false);
@@ -328,7 +335,7 @@ public sealed partial class TcpLoadBalancer
                 // us in the queue): nothing happened, so the fold may try another backend.
                 connection.Failure = new RelayFailure(
                     SocketError.ConnectionReset, $"Backend {backend.Address} reset the connection before any byte was exchanged");
-                Publish(new ConnectAttemptFailed(connection.Id, backend.Address, SocketError.ConnectionReset, connection.Failure.Message, assignment.Attempt));
+                Publish(new ConnectAttemptFailed(connection.Id, backend.Address, SocketError.ConnectionReset, connection.Failure.Message, attempt));
                 _feed.OnNext(new ConnectFailed(connection.Id));
                 return;
             }
@@ -391,7 +398,7 @@ public sealed partial class TcpLoadBalancer
     {
         if (_stopping)
         {
-            var aborted = connection.Aborted.IsCancellationRequested
+            var aborted = connection.IsAborted
                 || (connection.Failure is null && connection.Result.Reason == CompletionReason.Aborted);
             if (aborted)
             {

@@ -7,8 +7,10 @@ namespace LoadBalancer.Reactive.Relaying;
 /// <summary>One accepted client connection, from accept to release.</summary>
 internal sealed class ClientConnection(long id, Socket client, DateTimeOffset acceptedAt)
 {
-    private readonly CancellationTokenSource _abort = new();
     private readonly Lock _gate = new();
+    // Until a relay starts; then Abort goes to the relay, and the source (with whatever registered on it
+    // while connecting) is left to the GC rather than held by every idle connection.
+    private CancellationTokenSource? _abort = new();
     private Pipelines.Sockets.Unofficial.SocketConnection? _pipe;
     private RelayEnd? _end;
     private DuplexRelay? _relay;
@@ -72,8 +74,20 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
 
     public BackendSnapshot? Backend { get; set; }
 
-    /// <summary>Cancelled when the balancer closes the connection before it has a relay.</summary>
-    public CancellationToken Aborted => _abort.Token;
+    /// <summary>Cancelled when the balancer closes the connection before it has a relay (for the steps before one).</summary>
+    public CancellationToken Aborted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _abort?.Token ?? new CancellationToken(_aborted);
+            }
+        }
+    }
+
+    /// <summary>Whether the balancer has closed the connection with <see cref="Abort"/>.</summary>
+    public bool IsAborted => Volatile.Read(ref _aborted);
 
     /// <summary>Why the latest attempt could not be relayed (most often: connecting to the backend failed); cleared by a relay.</summary>
     public RelayFailure? Failure { get; set; }
@@ -88,6 +102,7 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
         {
             // One pipe for the client across every attempt: a retried connection keeps what it was sent.
             _relay = DuplexRelay.Start(client, backend, scheduler, idleTimeout, out var completion);
+            _abort = null;
             if (_aborted)
             {
                 _relay.Abort();
@@ -122,19 +137,16 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>Closes the connection with a reset, whether it is still connecting or already relaying.</summary>
     public void Abort()
     {
+        CancellationTokenSource? abort;
         lock (_gate)
         {
-            _aborted = true;
+            Volatile.Write(ref _aborted, true);
             _relay?.Abort();
+            abort = _abort;
         }
 
-        try
-        {
-            _abort.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
+        // Outside the lock: cancelling runs whatever registered (a connect, a handshake) right here.
+        abort?.Cancel();
     }
 }
 
