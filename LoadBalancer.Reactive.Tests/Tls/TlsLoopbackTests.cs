@@ -165,6 +165,33 @@ public sealed class TlsLoopbackTests : IDisposable
     }
 
     [Fact]
+    public async Task BackendTls_ClientsThatHalfCloseAtOnce_AllGetTheWholeAnswer()
+    {
+        // The half-close reaches the backend's TLS session while the backend's session tickets may still be
+        // on their way, and OpenSSL then refuses close_notify ("shutdown while in init"): the relay must
+        // still pass the half-close on with a FIN, not fail. A race, so it is asked for many times.
+        await using var backend = Infrastructure.Tls.Server("secure", _certificate);
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends = [new(backend.Address) { Tls = new BackendTlsOptions { ValidateCertificate = false } }],
+            HealthCheck = Balancers.NoHealthChecks,
+            MaxConnectAttempts = 1,
+        });
+        using var events = new EventRecorder(balancer.Events);
+
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal("secure", await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+        }
+
+        var completed = await events.WaitForAsync<ConnectionCompleted>(200);
+        // Which FIN the relay reads first is a race of its own; either way both ends closed cleanly.
+        Assert.All(completed, c => Assert.Equal((0, 6), (c.BytesFromClient, c.BytesFromBackend)));
+        Assert.All(completed, c => Assert.Contains(c.Reason, new[] { CompletionReason.ClientClosed, CompletionReason.BackendClosed }));
+        Assert.Empty(events.OfType<ConnectionFailed>());
+    }
+
+    [Fact]
     public async Task MutualTls_TheBackendSeesTheBalancersClientCertificate()
     {
         using var client = Infrastructure.Tls.Certificate("balancer.internal");

@@ -66,12 +66,13 @@ internal static class BackendTls
         Socket socket, BackendTlsOptions options, string address, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
     {
         var settings = s_contexts.GetValue(options, tls => Settings(tls, address, "Tls", []) ?? throw new InvalidOperationException());
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: true);
+        var gate = new TlsReadGate();
+        var ssl = new SslStream(gate.Under(new NetworkStream(socket, ownsSocket: false)), leaveInnerStreamOpen: true);
         using var deadline = new Deadline(timeout, scheduler, aborted);
         try
         {
             await ssl.AuthenticateAsClientAsync(settings, deadline.Token).ConfigureAwait(false);
-            return new TlsEnd(ssl, socket, socket.Dispose);
+            return new TlsEnd(ssl, gate, socket, socket.Dispose);
         }
         catch (Exception exception) when (!aborted.IsCancellationRequested
             && exception is AuthenticationException or IOException or SocketException or OperationCanceledException)

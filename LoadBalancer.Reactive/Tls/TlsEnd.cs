@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using LoadBalancer.Reactive.Relaying;
 
 namespace LoadBalancer.Reactive.Tls;
@@ -10,13 +11,14 @@ namespace LoadBalancer.Reactive.Tls;
 /// A relay end that speaks TLS: the relay reads and sends plaintext, the <see cref="SslStream"/> encrypts
 /// and decrypts over the socket. A half-close sends close_notify and then a FIN; a reset is a reset.
 /// </summary>
-/// <param name="ssl">The authenticated stream.</param>
+/// <param name="ssl">The authenticated stream, built over <paramref name="gate"/>'s <see cref="TlsReadGate.Under"/>.</param>
+/// <param name="gate">Keeps reads and close_notify out of OpenSSL at the same time.</param>
 /// <param name="socket">The socket under it, for half-closes and resets.</param>
 /// <param name="closeRaw">Releases what is under the stream (the client's pipe, or the backend socket).</param>
-internal sealed class TlsEnd(SslStream ssl, Socket socket, Action closeRaw) : RelayEnd
+internal sealed class TlsEnd(SslStream ssl, TlsReadGate gate, Socket socket, Action closeRaw) : RelayEnd
 {
     private readonly PipeReader _input = PipeReader.Create(
-        ssl, new StreamPipeReaderOptions(MemoryPool<byte>.Shared, bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
+        gate.Reads(ssl), new StreamPipeReaderOptions(MemoryPool<byte>.Shared, bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
 
     public override PipeReader Input => _input;
 
@@ -24,7 +26,16 @@ internal sealed class TlsEnd(SslStream ssl, Socket socket, Action closeRaw) : Re
 
     public override async ValueTask ShutdownSendAsync()
     {
-        await ssl.ShutdownAsync().ConfigureAwait(false);
+        try
+        {
+            await gate.ShutdownAsync(ssl).ConfigureAwait(false);
+        }
+        catch (CryptographicException)
+        {
+            // OpenSSL can still refuse close_notify while the session is in a handshake ("shutdown while in
+            // init"). Every byte is already sent; the FIN below still ends the stream.
+        }
+
         socket.Shutdown(SocketShutdown.Send);
     }
 

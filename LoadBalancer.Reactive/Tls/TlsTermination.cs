@@ -57,13 +57,14 @@ internal sealed class TlsTermination
     public async Task<(TlsEnd? End, string? ServerName, string? Error)> AcceptAsync(ClientConnection connection, IScheduler scheduler)
     {
         var raw = connection.Pipe();
-        var ssl = new SslStream(new PipeSocketStream(raw.Input, connection.Client), leaveInnerStreamOpen: true);
+        var gate = new TlsReadGate();
+        var ssl = new SslStream(gate.Under(new PipeSocketStream(raw.Input, connection.Client)), leaveInnerStreamOpen: true);
         using var deadline = new Deadline(_timeout, scheduler, connection.Aborted);
         try
         {
             await ssl.AuthenticateAsServerAsync(_options, deadline.Token).ConfigureAwait(false);
             var name = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName.ToLowerInvariant();
-            return (new TlsEnd(ssl, connection.Client, () => RelayEnd.CloseConnection(raw)), name, null);
+            return (new TlsEnd(ssl, gate, connection.Client, () => RelayEnd.CloseConnection(raw)), name, null);
         }
         catch (OperationCanceledException) when (!connection.Aborted.IsCancellationRequested)
         {
