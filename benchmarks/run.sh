@@ -103,10 +103,19 @@ holder_pid() {
 }
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-wrk_run() { # wrk_run PORT [EXTRA...] -> "req/s p50 p99"
+wrk_run() { # wrk_run PORT [EXTRA...] -> "req/s p50 p99 requests"
   local port=$1; shift
   taskset -c 1 wrk -t1 -c50 -d"${DURATION}s" --latency "$@" "http://127.0.0.1:$port/" >"$WORK/wrk.out" 2>&1
-  awk '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } END { printf "%.0f %s %s\n", rps, p50, p99 }' "$WORK/wrk.out"
+  awk '/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } / requests in / { n = $1 }
+    END { printf "%.0f %s %s %d\n", rps, p50, p99, n }' "$WORK/wrk.out"
+}
+
+# CPU time a balancer used (user + kernel, in clock ticks): what a request costs it, whether or not the load
+# generator's core was the limit.
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+cpu_ticks() { if [ "$1" = direct ]; then echo 0; else awk '{ print $14 + $15 }' "/proc/$(holder_pid "$1")/stat"; fi; }
+cpu_us() { # cpu_us NAME TICKS_BEFORE REQUESTS -> CPU microseconds per request, or nothing for direct
+  [ "$1" = direct ] || awk -v a="$(cpu_ticks "$1")" -v b="$2" -v n="$3" -v t="$TICK_US" 'BEGIN { printf "%.1f\n", (a - b) * t / n }'
 }
 
 iperf_run() { # iperf_run PORT [-R] -> Gbit/s
@@ -132,7 +141,7 @@ idle_kib() { # idle_kib NAME PORT -> KiB of the balancer's resident memory per i
 # median of its rounds: this machine's speed drifts by tens of percent within minutes, and interleaving
 # lets every target see the same drift. Memory is measured once, at the end.
 to_ms() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) v /= 1000; else if (t ~ /ms$/) v += 0; else if (t ~ /s$/) v *= 1000; printf "%.2f", v }'; }
-declare -A KA P50 P99 NEW UP DOWN MEM
+declare -A KA P50 P99 NEW UP DOWN MEM KA_CPU NEW_CPU
 warm() { # warm NAME HTTP_PORT: the same unrecorded warm-up for everyone; .NET code is compiled and then
   # recompiled with profile data in its first seconds, which C balancers do not need.
   echo "warming up $1..." >&2
@@ -140,9 +149,13 @@ warm() { # warm NAME HTTP_PORT: the same unrecorded warm-up for everyone; .NET c
   DURATION=$WARMUP wrk_run "$2" -H "Connection: close" >/dev/null
 }
 measure_speed() { # measure_speed NAME HTTP_PORT BULK_PORT: appends this round's figures
-  local ka p50 p99 new
-  read -r ka p50 p99 < <(wrk_run "$2")
-  read -r new _ _ < <(wrk_run "$2" -H "Connection: close")
+  local ka p50 p99 new n before
+  before=$(cpu_ticks "$1")
+  read -r ka p50 p99 n < <(wrk_run "$2")
+  KA_CPU[$1]+="$(cpu_us "$1" "$before" "$n") "
+  before=$(cpu_ticks "$1")
+  read -r new _ _ n < <(wrk_run "$2" -H "Connection: close")
+  NEW_CPU[$1]+="$(cpu_us "$1" "$before" "$n") "
   KA[$1]+="$ka "; P50[$1]+="$(to_ms "$p50") "; P99[$1]+="$(to_ms "$p99") "; NEW[$1]+="$new "
   UP[$1]+="$(iperf_run "$3") "; DOWN[$1]+="$(iperf_run "$3" -R) "
 }
@@ -160,9 +173,10 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 for name in $TARGETS; do
-  for figure in KA P50 P99 NEW UP DOWN; do
+  for figure in KA P50 P99 NEW UP DOWN KA_CPU NEW_CPU; do
     declare -n values=$figure
-    format=%.2f; case $figure in KA | NEW) format=%.0f ;; esac
+    format=%.2f; case $figure in KA | NEW) format=%.0f ;; KA_CPU | NEW_CPU) format=%.1f ;; esac
+    [ "$name" = direct ] && [[ $figure == *_CPU ]] && { values[$name]=""; unset -n values; continue; }
     values[$name]=$(printf "$format" "$(median "${values[$name]}")")
     unset -n values
   done
@@ -174,15 +188,17 @@ cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
 }
 
 {
-  echo "| target | keep-alive req/s | p50 ms | p99 ms | new connections/s | Gbit/s up | Gbit/s down | KiB per idle connection |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| target | keep-alive req/s | p50 ms | p99 ms | CPU µs per request | new connections/s | CPU µs per connection | Gbit/s up | Gbit/s down | KiB per idle connection |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for name in $TARGETS; do
     label=$name; [ "$name" = ours ] && label="LoadBalancer.Reactive"; [ "$name" = direct ] && label="direct to a backend (the limit)"
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
       "$(cell "${KA[$name]}" "${KA[haproxy]}")" \
       "$(cell "${P50[$name]}" "${P50[haproxy]}")" \
       "$(cell "${P99[$name]}" "${P99[haproxy]}")" \
+      "$(cell "${KA_CPU[$name]}" "${KA_CPU[haproxy]}")" \
       "$(cell "${NEW[$name]}" "${NEW[haproxy]}")" \
+      "$(cell "${NEW_CPU[$name]}" "${NEW_CPU[haproxy]}")" \
       "$(cell "${UP[$name]}" "${UP[haproxy]}")" \
       "$(cell "${DOWN[$name]}" "${DOWN[haproxy]}")" \
       "$(cell "${MEM[$name]}" "${MEM[haproxy]}")"
