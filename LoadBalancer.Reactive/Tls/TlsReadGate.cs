@@ -23,22 +23,38 @@ internal sealed class TlsReadGate
     // Set only by the one read in flight, and read only by the stream under it, on that read's own path.
     private bool _readHolds;
 
+    // Set while a close_notify is being made; the write that sends it lets go of the gate first.
+    private bool _shutdownHolds;
+
     /// <summary>Wraps the stream an SslStream is built on, so that its reads can let go of the gate while they wait.</summary>
     public Stream Under(Stream stream) => new UnderStream(stream, this);
 
     /// <summary>The stream to read plaintext from: each read holds the gate (see the remarks).</summary>
     public Stream Reads(SslStream ssl) => new ReadStream(ssl, this);
 
-    /// <summary>Sends close_notify while no read is inside OpenSSL.</summary>
+    /// <summary>
+    /// Makes close_notify while no read is inside OpenSSL, and sends it without the gate: a peer that reads
+    /// only after it has sent everything would otherwise wait on a read that waits on this send.
+    /// </summary>
     public async ValueTask ShutdownAsync(SslStream ssl)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
+        _shutdownHolds = true;
         try
         {
             await ssl.ShutdownAsync().ConfigureAwait(false);
         }
         finally
         {
+            LetGoAfterShutdown();
+        }
+    }
+
+    private void LetGoAfterShutdown()
+    {
+        if (_shutdownHolds)
+        {
+            _shutdownHolds = false;
             _gate.Release();
         }
     }
@@ -97,8 +113,12 @@ internal sealed class TlsReadGate
             return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.WriteAsync(buffer, cancellationToken);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            // OpenSSL has made the close_notify by the time SslStream writes it out.
+            owner.LetGoAfterShutdown();
+            return inner.WriteAsync(buffer, cancellationToken);
+        }
 
         public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
     }
