@@ -20,11 +20,10 @@ internal static class BackendConnector
             : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         socket.NoDelay = true;
 
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var timer = scheduler.Schedule(timeout, () => CancelQuietly(attempt));
+        using var deadline = new Deadline(timeout, scheduler, cancellationToken);
         try
         {
-            await socket.ConnectAsync(endPoint, attempt.Token).ConfigureAwait(false);
+            await socket.ConnectAsync(endPoint, deadline.Token).ConfigureAwait(false);
             return socket;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -36,19 +35,6 @@ internal static class BackendConnector
         {
             socket.Dispose();
             throw;
-        }
-    }
-
-    // The timer may fire on another thread just as the attempt finishes and disposes the source;
-    // an exception there would be unobserved on a timer thread, so the race is settled here.
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
         }
     }
 }

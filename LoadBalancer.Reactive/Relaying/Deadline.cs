@@ -3,7 +3,7 @@ using System.Reactive.Concurrency;
 namespace LoadBalancer.Reactive.Relaying;
 
 /// <summary>
-/// A cancellation token that fires when the connection is aborted or when a time limit on the balancer's
+/// A cancellation token that fires when the caller's token does (an aborted connection, a stopped probe) or when a time limit on the balancer's
 /// scheduler runs out (virtual time in tests). Disposing it stops the clock.
 /// </summary>
 internal sealed class Deadline : IDisposable
