@@ -61,9 +61,9 @@ internal abstract class RelayEnd
         socket.Close();
     }
 
-    /// <summary>Sends every byte straight to the socket.</summary>
+    /// <summary>Sends every byte straight to the socket; when it completes they are with the kernel.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    protected static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    internal static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
         while (!bytes.IsEmpty)
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using LoadBalancer.Reactive.Relaying;
 
 namespace LoadBalancer.Reactive.Tls;
 
@@ -36,12 +37,6 @@ internal sealed class PipeSocketStream(PipeReader input, Socket socket) : AsyncS
         }
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        while (!buffer.IsEmpty)
-        {
-            var sent = await socket.SendAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            buffer = buffer[sent..];
-        }
-    }
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        RelayEnd.SendAllAsync(socket, buffer, cancellationToken);
 }
