@@ -42,7 +42,7 @@ public static class LoadBalancerConfiguration
             var defaults = new LoadBalancerOptions();
             return new LoadBalancerOptions
             {
-                Listen = [.. section.GetSection("Listen").GetChildren().Select(child => child.Value ?? string.Empty)],
+                Listen = Strings(section, "Listen"),
                 Backends = [.. section.GetSection("Backends").GetChildren().Select(Backend)],
                 Strategy = section["Strategy"] ?? defaults.Strategy,
                 RandomSeed = Int(section, "RandomSeed"),
@@ -75,7 +75,7 @@ public static class LoadBalancerConfiguration
                 },
                 AcceptProxy = new AcceptProxyOptions
                 {
-                    From = [.. section.GetSection("AcceptProxy:From").GetChildren().Select(child => child.Value ?? string.Empty)],
+                    From = Strings(section, "AcceptProxy:From"),
                     HeaderTimeout = Duration(section.GetSection("AcceptProxy"), "HeaderTimeout") ?? defaults.AcceptProxy.HeaderTimeout,
                 },
             };
@@ -113,13 +113,13 @@ public static class LoadBalancerConfiguration
             var defaults = new ClientOptions();
             return new ClientOptions
             {
-                Allow = [.. section.GetSection("Allow").GetChildren().Select(child => child.Value ?? string.Empty)],
-                Deny = [.. section.GetSection("Deny").GetChildren().Select(child => child.Value ?? string.Empty)],
+                Allow = Strings(section, "Allow"),
+                Deny = Strings(section, "Deny"),
                 Listeners = [.. section.GetSection("Listeners").GetChildren().Select(listener => new ListenerAccess
                 {
                     Listen = listener["Listen"] ?? string.Empty,
-                    Allow = [.. listener.GetSection("Allow").GetChildren().Select(child => child.Value ?? string.Empty)],
-                    Deny = [.. listener.GetSection("Deny").GetChildren().Select(child => child.Value ?? string.Empty)],
+                    Allow = Strings(listener, "Allow"),
+                    Deny = Strings(listener, "Deny"),
                 })],
                 MaxConnections = Int(section, "MaxConnections") ?? 0,
                 MaxConnectionRate = Int(section, "MaxConnectionRate") ?? 0,
@@ -170,6 +170,10 @@ public static class LoadBalancerConfiguration
                 EjectLastAvailable = Bool(section, "EjectLastAvailable") ?? false,
             };
         }
+
+        // A list of strings (Listen, Allow, Deny, From): each child's value in order, an empty one kept as "" for the validator to name.
+        private static string[] Strings(IConfiguration section, string key) =>
+            [.. section.GetSection(key).GetChildren().Select(child => child.Value ?? string.Empty)];
 
         private int? Int(IConfiguration section, string key)
         {
