@@ -56,6 +56,14 @@ public static class Loopback
         }
     }
 
+    /// <summary>Reads a stream (a TLS one, say) until it ends; returns everything read.</summary>
+    public static async Task<byte[]> ReadToEndAsync(Stream stream)
+    {
+        using var received = new MemoryStream();
+        await stream.CopyToAsync(received).WaitAsync(Timeout);
+        return received.ToArray();
+    }
+
     /// <summary>Reads until the peer closes, hashing as it goes; returns the count and SHA-256.</summary>
     public static async Task<(long Count, byte[] Hash)> HashToEndAsync(Socket socket)
     {

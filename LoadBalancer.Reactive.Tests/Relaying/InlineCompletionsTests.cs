@@ -81,9 +81,8 @@ public partial class InlineCompletionsTests
             await tls.WriteAsync(upload).AsTask().WaitAsync(Loopback.Timeout);
             await tls.ShutdownAsync().WaitAsync(Loopback.Timeout);
             client.Shutdown(SocketShutdown.Send);
-            using var received = new MemoryStream();
-            await tls.CopyToAsync(received).WaitAsync(Loopback.Timeout);
-            Assert.Equal([.. SHA256.HashData(upload), .. s_answer], received.ToArray());
+            var received = await Loopback.ReadToEndAsync(tls);
+            Assert.Equal([.. SHA256.HashData(upload), .. s_answer], received);
         }));
         await Task.WhenAll(exchanges).WaitAsync(Loopback.Timeout);
     }

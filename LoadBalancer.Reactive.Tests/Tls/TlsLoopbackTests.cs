@@ -45,7 +45,7 @@ public sealed class TlsLoopbackTests : IDisposable
             await tls.WriteAsync(payload);
             await tls.ShutdownAsync(); // close_notify, then the balancer half-closes towards the backend
         });
-        var echoed = await ReadToEndAsync(tls);
+        var echoed = await Loopback.ReadToEndAsync(tls);
         await sending.WaitAsync(Loopback.Timeout);
 
         Assert.Equal(Convert.ToHexString(SHA256.HashData(payload)), Convert.ToHexString(SHA256.HashData(echoed)));
@@ -247,13 +247,6 @@ public sealed class TlsLoopbackTests : IDisposable
         using var socket = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
         await using var tls = await Infrastructure.Tls.HandshakeAsync(socket, serverName);
         await tls.ShutdownAsync();
-        return System.Text.Encoding.ASCII.GetString(await ReadToEndAsync(tls));
-    }
-
-    private static async Task<byte[]> ReadToEndAsync(Stream stream)
-    {
-        using var received = new MemoryStream();
-        await stream.CopyToAsync(received).WaitAsync(Loopback.Timeout);
-        return received.ToArray();
+        return System.Text.Encoding.ASCII.GetString(await Loopback.ReadToEndAsync(tls));
     }
 }
