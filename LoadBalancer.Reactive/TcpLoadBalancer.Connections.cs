@@ -125,7 +125,7 @@ public sealed partial class TcpLoadBalancer
         }
 
         if (_options.FirstByteTimeout > TimeSpan.Zero
-            && await FirstByte.WaitAsync(connection.Input, _options.FirstByteTimeout, _scheduler, connection.Aborted).ConfigureAwait(false) is not null)
+            && await FirstByte.WaitAsync(connection.Input, connection.ArrivedUnread, _options.FirstByteTimeout, _scheduler, connection.Aborted).ConfigureAwait(false) is not null)
         {
             return RejectionReason.FirstByteTimeout;
         }

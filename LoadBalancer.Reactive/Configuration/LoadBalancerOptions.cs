@@ -92,7 +92,8 @@ public sealed record LoadBalancerOptions
     /// <summary>
     /// Close a client that sends nothing for this long after connecting, before a backend is picked for it,
     /// so a silent client never holds a backend connection. Only for protocols where the client speaks first
-    /// (HTTP, TLS, Postgres, Redis; not SMTP or MySQL). <see cref="TimeSpan.Zero"/> (the default) turns it off.
+    /// (HTTP, TLS, Postgres, Redis; not SMTP or MySQL). A client whose bytes reached the balancer's socket in time
+    /// is never cut because a busy balancer was late to read them. <see cref="TimeSpan.Zero"/> (the default) turns it off.
     /// </summary>
     public TimeSpan FirstByteTimeout { get; init; }
 

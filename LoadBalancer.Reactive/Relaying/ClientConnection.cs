@@ -41,6 +41,9 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// </summary>
     public System.IO.Pipelines.PipeReader Input => Pipe().Input;
 
+    /// <summary>Whether bytes have reached the socket that its pipe has not been given yet.</summary>
+    public bool ArrivedUnread() => Client.Available > 0;
+
     /// <summary>The connection's socket and its pipe, for an end that terminates TLS over them.</summary>
     public Pipelines.Sockets.Unofficial.SocketConnection Pipe()
     {
