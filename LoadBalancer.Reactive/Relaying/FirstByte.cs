@@ -23,17 +23,17 @@ internal static class FirstByte
                 {
                     return await PeekAsync(input, deadline.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (!aborted.IsCancellationRequested && !arrivedUnread())
-                {
-                    return $"the client sent nothing within {Configuration.Durations.Format(timeout)}";
-                }
                 catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
                 {
-                    // The client's bytes came in time but a busy balancer was late to read them: not the client's
-                    // fault, so wait (until an abort) for the pipe to be given them.
+                    if (!arrivedUnread())
+                    {
+                        return $"the client sent nothing within {Configuration.Durations.Format(timeout)}";
+                    }
                 }
             }
 
+            // The client's bytes came in time but a busy balancer was late to read them: not the client's
+            // fault, so wait (until an abort) for the pipe to be given them.
             return await PeekAsync(input, aborted).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
