@@ -76,17 +76,14 @@ public sealed class FirstByteTimeoutTests
         // Virtual time: the talking client's first byte can never lose a race with the clock on a busy machine.
         var scheduler = new TestScheduler();
         await using var backend = LoopbackServer.Echo();
-        var balancer = new TcpLoadBalancer(
+        await using var balancer = await Balancers.StartAsync(
             new LoadBalancerOptions
             {
-                Listen = ["127.0.0.1:0"],
                 Backends = [new(backend.Address)],
                 HealthCheck = Balancers.NoHealthChecks,
                 FirstByteTimeout = TimeSpan.FromMilliseconds(300),
             },
             scheduler);
-        await using var _ = balancer;
-        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
         using var events = new EventRecorder(balancer.Events);
 
         // One accept loop: the silent client is accepted, and its clock started, before the talking one.

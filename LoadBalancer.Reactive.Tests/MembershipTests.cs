@@ -114,17 +114,14 @@ public class MembershipTests
         var scheduler = new TestScheduler();
         await using var a = LoopbackServer.Echo();
         await using var b = LoopbackServer.Echo();
-        var balancer = new TcpLoadBalancer(
+        await using var balancer = await Balancers.StartAsync(
             new LoadBalancerOptions
             {
-                Listen = ["127.0.0.1:0"],
                 Backends = [new(a.Address), new(b.Address)],
                 CustomStrategy = new FirstAvailable(),
                 HealthCheck = Balancers.NoHealthChecks,
             },
             scheduler);
-        await using var _ = balancer;
-        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
         using var events = new EventRecorder(balancer.Events);
         var clients = new List<Socket>();
         for (var i = 0; i < 3; i++)

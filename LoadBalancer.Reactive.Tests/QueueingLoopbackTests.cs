@@ -55,10 +55,9 @@ public class QueueingLoopbackTests
     {
         var scheduler = new TestScheduler();
         await using var backend = LoopbackServer.Holding();
-        var balancer = new TcpLoadBalancer(
+        await using var balancer = await Balancers.StartAsync(
             new LoadBalancerOptions
             {
-                Listen = ["127.0.0.1:0"],
                 Backends = [new(backend.Address)],
                 HealthCheck = Balancers.NoHealthChecks,
                 MaxConnections = 1,
@@ -66,8 +65,6 @@ public class QueueingLoopbackTests
                 QueueTimeout = TimeSpan.FromSeconds(5),
             },
             scheduler);
-        await using var _ = balancer;
-        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
         using var events = new EventRecorder(balancer.Events);
         var clients = new List<System.Net.Sockets.Socket>();
         for (var i = 0; i < 6; i++)

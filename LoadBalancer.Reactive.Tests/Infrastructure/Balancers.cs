@@ -1,3 +1,4 @@
+using System.Reactive.Concurrency;
 using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Tests.Infrastructure;
@@ -17,9 +18,10 @@ public static class Balancers
             HealthCheck = NoHealthChecks,
         });
 
-    public static async Task<TcpLoadBalancer> StartAsync(LoadBalancerOptions options)
+    /// <summary>Starts a balancer with these options on 127.0.0.1 and a free port; on virtual time when given a scheduler.</summary>
+    public static async Task<TcpLoadBalancer> StartAsync(LoadBalancerOptions options, IScheduler? scheduler = null)
     {
-        var balancer = new TcpLoadBalancer(options with { Listen = ["127.0.0.1:0"] });
+        var balancer = new TcpLoadBalancer(options with { Listen = ["127.0.0.1:0"] }, scheduler);
         await balancer.StartAsync().WaitAsync(Loopback.Timeout);
         return balancer;
     }

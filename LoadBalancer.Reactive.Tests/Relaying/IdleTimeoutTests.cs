@@ -56,20 +56,15 @@ public class IdleTimeoutTests
         await EchoAsync(client, "b");
     }
 
-    private async Task<TcpLoadBalancer> StartAsync(LoopbackServer backend, TimeSpan idle)
-    {
-        var balancer = new TcpLoadBalancer(
+    private Task<TcpLoadBalancer> StartAsync(LoopbackServer backend, TimeSpan idle) =>
+        Balancers.StartAsync(
             new LoadBalancerOptions
             {
-                Listen = ["127.0.0.1:0"],
                 Backends = [new BackendOptions(backend.Address)],
                 IdleTimeout = idle,
                 HealthCheck = Balancers.NoHealthChecks,
             },
             _scheduler);
-        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
-        return balancer;
-    }
 
     // A round trip through the relay: when it returns, both directions have moved a byte.
     private static async Task EchoAsync(Socket client, string text)
