@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Reactive.Subjects;
 using System.Security.Cryptography;
-using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;

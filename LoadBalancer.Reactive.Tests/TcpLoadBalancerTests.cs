@@ -335,10 +335,10 @@ public class TcpLoadBalancerTests
         Assert.Empty(events.Events);
     }
 
-    private sealed class SecondIfAvailable : Reactive.Balancing.ILoadBalancingStrategy
+    private sealed class SecondIfAvailable : Reactive.Balancing.Strategies.ILoadBalancingStrategy
     {
-        public int Pick(in Reactive.Balancing.BalancingContext context) =>
-            context.Backends.Length > 1 && context.Backends[1].Available ? 1 : Reactive.Balancing.BalancingContext.None;
+        public int Pick(in Reactive.Balancing.Strategies.BalancingContext context) =>
+            context.Backends.Length > 1 && context.Backends[1].Available ? 1 : Reactive.Balancing.Strategies.BalancingContext.None;
     }
 
     private static IEnumerable<Socket> ClientsOn(LoopbackServer backend, List<Socket> clients, EventRecorder events)

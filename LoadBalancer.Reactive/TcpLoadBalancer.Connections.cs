@@ -3,10 +3,12 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Connections;
 using LoadBalancer.Reactive.Events;
-using LoadBalancer.Reactive.Proxy;
-using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Preface;
+using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tls;
+using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive;
 
@@ -292,7 +294,7 @@ public sealed partial class TcpLoadBalancer
 
             backendEnd = backend.Tls is { } tls
                 ? await BackendTls.ConnectAsync(backendSocket, tls, backend.Address, _options.ConnectTimeout, _scheduler, connection.Aborted).ConfigureAwait(false)
-                : DuplexRelay.PlainBackend(backendSocket);
+                : SocketPipes.PlainBackend(backendSocket);
         }
         catch (Exception exception) when ((exception is SocketException or BackendTlsException) && !connection.Aborted.IsCancellationRequested)
         {

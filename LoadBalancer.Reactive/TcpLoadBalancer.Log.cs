@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Events;
 using Microsoft.Extensions.Logging;
 

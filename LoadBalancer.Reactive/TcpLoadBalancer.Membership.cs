@@ -1,6 +1,7 @@
 using System.Reactive.Concurrency;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
 
 namespace LoadBalancer.Reactive;
 

@@ -1,8 +1,10 @@
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;
 

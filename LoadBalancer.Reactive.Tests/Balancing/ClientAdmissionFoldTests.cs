@@ -1,8 +1,10 @@
 using System.Net;
 using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 

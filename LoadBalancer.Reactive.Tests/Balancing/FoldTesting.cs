@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;

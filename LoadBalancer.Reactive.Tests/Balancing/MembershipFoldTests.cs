@@ -1,6 +1,9 @@
 using System.Reactive.Linq;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Testing;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;

@@ -2,6 +2,7 @@ using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 

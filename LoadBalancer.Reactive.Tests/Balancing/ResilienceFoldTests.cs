@@ -1,7 +1,9 @@
 using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;

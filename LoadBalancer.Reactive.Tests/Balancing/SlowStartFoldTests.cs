@@ -1,6 +1,8 @@
 using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 

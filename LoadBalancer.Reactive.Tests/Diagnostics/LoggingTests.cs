@@ -20,7 +20,7 @@ public sealed class LoggingTests
             {
                 Listen = ["127.0.0.1:0"],
                 Backends = [new(refusing.ToString()), new(named.Address)],
-                Strategy = Reactive.Balancing.LoadBalancingStrategies.RoundRobin,
+                Strategy = Reactive.Balancing.Strategies.LoadBalancingStrategies.RoundRobin,
                 HealthCheck = Balancers.NoHealthChecks,
                 MaxConnectAttempts = 1,
             },

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Discovery;
 using LoadBalancer.Reactive.Events;

@@ -1,6 +1,6 @@
-using System.Net.Sockets;
 using System.Diagnostics;
-using LoadBalancer.Reactive.Balancing;
+using System.Net.Sockets;
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;

@@ -87,11 +87,11 @@ public class QuickstartAppTests
         Assert.EndsWith("backend 10.0.0.1:80 is back (its ejection ended)", EventPrinter.Format(new Reactive.Events.BackendReturned("10.0.0.1:80", false)), StringComparison.Ordinal);
         Assert.EndsWith(
             "backend 10.0.0.1:80 is draining: no new connections, 4 open",
-            EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Balancing.MembershipChangeKind.DrainStarted, 1, 4)),
+            EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Events.MembershipChangeKind.DrainStarted, 1, 4)),
             StringComparison.Ordinal);
         Assert.EndsWith(
             "backend 10.0.0.1:80 left",
-            EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Balancing.MembershipChangeKind.Left, 1, 0)),
+            EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Events.MembershipChangeKind.Left, 1, 0)),
             StringComparison.Ordinal);
     }
 

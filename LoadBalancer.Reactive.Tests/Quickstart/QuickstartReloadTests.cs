@@ -1,6 +1,5 @@
 using System.Reactive;
 using System.Reactive.Subjects;
-using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Quickstart;

@@ -165,7 +165,7 @@ public class DuplexRelayTests
         await using var balancer = await Balancers.StartAsync(new Reactive.Configuration.LoadBalancerOptions
         {
             Backends = [new(resetting.Address), new(named.Address)],
-            Strategy = Reactive.Balancing.LoadBalancingStrategies.RoundRobin,
+            Strategy = Reactive.Balancing.Strategies.LoadBalancingStrategies.RoundRobin,
             HealthCheck = Balancers.NoHealthChecks,
         });
         using var events = new EventRecorder(balancer.Events);
@@ -192,7 +192,7 @@ public class DuplexRelayTests
         await using var balancer = await Balancers.StartAsync(new Reactive.Configuration.LoadBalancerOptions
         {
             Backends = [new(resetting.Address), new(echo.Address)],
-            Strategy = Reactive.Balancing.LoadBalancingStrategies.RoundRobin,
+            Strategy = Reactive.Balancing.Strategies.LoadBalancingStrategies.RoundRobin,
             HealthCheck = Balancers.NoHealthChecks,
         });
         using var events = new EventRecorder(balancer.Events);

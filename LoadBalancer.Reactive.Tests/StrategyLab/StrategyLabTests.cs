@@ -62,7 +62,7 @@ public class StrategyLabTests
     {
         var simulation = new Simulation(s_small);
 
-        var results = LoadBalancer.Reactive.Balancing.LoadBalancingStrategies.All.Select(simulation.Run).ToList();
+        var results = LoadBalancer.Reactive.Balancing.Strategies.LoadBalancingStrategies.All.Select(simulation.Run).ToList();
 
         Assert.All(results, result => Assert.Equal(5_000, result.Backends.Sum(b => b.Connections)));
         Assert.Single(results.Select(result => result.Simulated).Distinct());

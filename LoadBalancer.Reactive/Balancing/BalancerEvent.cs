@@ -4,7 +4,7 @@ namespace LoadBalancer.Reactive.Balancing;
 
 /// <summary>
 /// An input to the balancer's fold: something that happened that may change its state. A
-/// <see cref="TcpLoadBalancer"/> makes these from sockets, probes and timers; <see cref="BalancingFold"/>
+/// <see cref="TcpLoadBalancer"/> makes these from sockets, probes and timers; <see cref="Testing.BalancingFold"/>
 /// takes them from you.
 /// </summary>
 public abstract record BalancerEvent;
@@ -16,7 +16,7 @@ public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = nul
 {
     /// <summary>
     /// When it arrived, for per-client rate limits. The balancer stamps it from its scheduler, and
-    /// <see cref="BalancingFold"/> from the one it is given, when it is left unset.
+    /// <see cref="Testing.BalancingFold"/> from the one it is given, when it is left unset.
     /// </summary>
     public DateTimeOffset Time { get; init; }
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace LoadBalancer.Reactive.Balancing;
 

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using LoadBalancer.Reactive.Events;
 
 namespace LoadBalancer.Reactive.Balancing;
 
@@ -82,25 +83,6 @@ public sealed record SlowStartStep(int BackendIndex, BackendSnapshot Backend, Ti
 /// <param name="CloseAfter">For a removal that started draining: when to close the connections still open, if ever.</param>
 public sealed record MembershipChange(int BackendIndex, BackendSnapshot Backend, MembershipChangeKind Kind, TimeSpan? CloseAfter = null)
     : BackendChange(BackendIndex, Backend);
-
-/// <summary>What a <see cref="MembershipChange"/> was.</summary>
-public enum MembershipChangeKind
-{
-    /// <summary>The backend joined (or a draining one was resumed) and takes new connections.</summary>
-    Joined,
-
-    /// <summary>The backend's weight changed.</summary>
-    Reweighted,
-
-    /// <summary>The backend stopped taking new connections; its open ones carry on.</summary>
-    DrainStarted,
-
-    /// <summary>The last open connection of a draining backend ended.</summary>
-    Drained,
-
-    /// <summary>The backend is no longer a member.</summary>
-    Left,
-}
 
 /// <summary>One turn of the fold: the state after an event, the decision about a connection, and backend changes.</summary>
 internal readonly record struct Step(BalancerState State, Decision? Decision, ImmutableArray<BackendChange> Changes = default)

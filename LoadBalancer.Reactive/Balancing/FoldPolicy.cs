@@ -1,3 +1,4 @@
+using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Balancing;

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using LoadBalancer.Reactive.Events;
 
 namespace LoadBalancer.Reactive.Balancing;
 

@@ -1,4 +1,4 @@
-using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace LoadBalancer.Reactive.Configuration;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace LoadBalancer.Reactive.Configuration;
 

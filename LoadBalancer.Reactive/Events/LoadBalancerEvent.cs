@@ -99,7 +99,7 @@ public sealed record BackendEjected(string Backend, TimeSpan Duration, int Eject
 /// <param name="Kind">What happened.</param>
 /// <param name="Weight">Its weight now.</param>
 /// <param name="ActiveConnections">Its open connections now (for a drain that started, how many must finish).</param>
-public sealed record BackendMembershipChanged(string Backend, Balancing.MembershipChangeKind Kind, int Weight, int ActiveConnections)
+public sealed record BackendMembershipChanged(string Backend, MembershipChangeKind Kind, int Weight, int ActiveConnections)
     : LoadBalancerEvent;
 
 /// <summary>A set of backends from <see cref="TcpLoadBalancer.FollowBackends"/> was invalid and skipped; the members stay as they were.</summary>
@@ -205,3 +205,22 @@ public enum QueueReason
 /// <param name="Position">Its place in the queue, from 1.</param>
 /// <param name="Reason">What it waits for.</param>
 public sealed record ConnectionQueued(long ConnectionId, int Position, QueueReason Reason) : LoadBalancerEvent;
+
+/// <summary>What a <see cref="BackendMembershipChanged"/> was.</summary>
+public enum MembershipChangeKind
+{
+    /// <summary>The backend joined (or a draining one was resumed) and takes new connections.</summary>
+    Joined,
+
+    /// <summary>The backend's weight changed.</summary>
+    Reweighted,
+
+    /// <summary>The backend stopped taking new connections; its open ones carry on.</summary>
+    DrainStarted,
+
+    /// <summary>The last open connection of a draining backend ended.</summary>
+    Drained,
+
+    /// <summary>The backend is no longer a member.</summary>
+    Left,
+}

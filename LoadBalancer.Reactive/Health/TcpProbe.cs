@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Text;
 using LoadBalancer.Reactive.Configuration;
-using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Health;
 

@@ -5,6 +5,7 @@ using System.Reactive.Concurrency;
 using System.Reactive.Disposables;
 using System.Runtime.CompilerServices;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Transport;
 using Pipelines.Sockets.Unofficial;
 
 namespace LoadBalancer.Reactive.Relaying;
@@ -27,20 +28,6 @@ namespace LoadBalancer.Reactive.Relaying;
 /// </remarks>
 internal sealed class DuplexRelay
 {
-    // 32 KiB segments, pausing the socket reader at 1 MiB buffered. Each receive fills at most one segment,
-    // so the segment size is the relay's read size: 16 KiB moved about 5 Gbit/s through one connection on
-    // one core here, 32 KiB about 8.5 (HAProxy 7.3), 64 KiB no more. Idle relays hold no segment at all
-    // (zero-length reads), so the size costs memory only while bytes are in flight. Continuations run
-    // where RelayScheduling says.
-    internal static readonly PipeOptions PipeOptions = new(
-        pool: MemoryPool<byte>.Shared,
-        readerScheduler: RelayScheduling.PipeScheduler,
-        writerScheduler: RelayScheduling.PipeScheduler,
-        pauseWriterThreshold: 1024 * 1024,
-        resumeWriterThreshold: 512 * 1024,
-        minimumSegmentSize: 32 * 1024,
-        useSynchronizationContext: false);
-
     // _phase: nobody has said anything yet, then somebody has (no retry possible any more), or the
     // relay is handing the untouched client back for a retry. One word, so the two can never both win.
     private const int Quiet = 0;
@@ -71,14 +58,6 @@ internal sealed class DuplexRelay
         _client = client;
         _backend = backend;
     }
-
-    /// <summary>Wraps an accepted client socket in the pipe every relay attempt for it reads from.</summary>
-    public static SocketConnection CreateClientPipe(Socket client) =>
-        SocketConnection.Create(client, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "client");
-
-    /// <summary>Wraps a connected backend socket as a plain end.</summary>
-    public static RelayEnd PlainBackend(Socket backend) =>
-        new PlainEnd(SocketConnection.Create(backend, PipeOptions, SocketConnectionOptions.ZeroLengthReads, "backend"));
 
     private enum Side
     {

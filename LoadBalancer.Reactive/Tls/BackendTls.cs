@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using LoadBalancer.Reactive.Configuration;
-using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Tls;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Tls;
 

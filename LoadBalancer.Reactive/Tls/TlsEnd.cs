@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Tls;
 

@@ -2,7 +2,8 @@ using System.Net.Security;
 using System.Reactive.Concurrency;
 using System.Security.Authentication;
 using LoadBalancer.Reactive.Configuration;
-using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Connections;
+using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Tls;
 

@@ -2,6 +2,7 @@ using System.Reactive.Linq;
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Testing;
 
 namespace Micro;
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace Micro;
 

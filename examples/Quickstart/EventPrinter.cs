@@ -1,5 +1,4 @@
 using System.Globalization;
-using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 

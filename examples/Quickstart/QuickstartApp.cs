@@ -1,5 +1,5 @@
-using LoadBalancer.Reactive;
 using System.Reactive.Linq;
+using LoadBalancer.Reactive;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using Spectre.Console;

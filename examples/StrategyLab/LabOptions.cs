@@ -1,5 +1,5 @@
 using System.Globalization;
-using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace StrategyLab;
 

@@ -4,6 +4,7 @@ using System.Reactive.Concurrency;
 using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Testing;
 
 namespace StrategyLab;
 

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Sockets;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Relaying;
+using LoadBalancer.Reactive.Transport;
+
+namespace LoadBalancer.Reactive.Connections;
+
+/// <summary>One accepted client connection, from accept to release.</summary>
+internal sealed class ClientConnection(long id, Socket client, DateTimeOffset acceptedAt)
+{
+    private readonly Lock _gate = new();
+    // Until a relay starts; then Abort goes to the relay, and the source (with whatever registered on it
+    // while connecting) is left to the GC rather than held by every idle connection.
+    private CancellationTokenSource? _abort = new();
+    private Pipelines.Sockets.Unofficial.SocketConnection? _pipe;
+    private RelayEnd? _end;
+    private DuplexRelay? _relay;
+    private bool _aborted;
+
+    public long Id { get; } = id;
+
+    public Socket Client { get; } = client;
+
+    /// <summary>The peer that connected: the client itself, or a proxy in front of the balancer.</summary>
+    public EndPoint PeerEndPoint { get; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+
+    /// <summary>The client as the balancer treats it: the peer, or the address a trusted PROXY header named.</summary>
+    public EndPoint ClientEndPoint { get; set; } = client.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+
+    /// <summary>The server name from the client's TLS ClientHello, when connections are routed by it.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>The listener it was accepted on, as written in the options' Listen.</summary>
+    public string? Listener { get; init; }
+
+    /// <summary>What the client connected to: the listener, or the destination a trusted PROXY header named.</summary>
+    public EndPoint? Destination { get; set; } = client.LocalEndPoint;
+
+    /// <summary>
+    /// The client's raw bytes, read through the pipe the relay later reads from (so nothing read early is
+    /// lost): a PROXY header, a ClientHello, or the TLS a terminating end decrypts.
+    /// </summary>
+    public System.IO.Pipelines.PipeReader Input => Pipe().Input;
+
+    /// <summary>Whether bytes have reached the socket that its pipe has not been given yet.</summary>
+    public bool ArrivedUnread() => Client.Available > 0;
+
+    /// <summary>The connection's socket and its pipe, for an end that terminates TLS over them.</summary>
+    public Pipelines.Sockets.Unofficial.SocketConnection Pipe()
+    {
+        lock (_gate)
+        {
+            return _pipe ??= SocketPipes.CreateClientPipe(Client);
+        }
+    }
+
+    /// <summary>The client's end for relays: plain unless TLS termination set its own.</summary>
+    public RelayEnd End
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _end ??= new PlainEnd(_pipe ??= SocketPipes.CreateClientPipe(Client));
+            }
+        }
+
+        set
+        {
+            lock (_gate)
+            {
+                _end = value;
+            }
+        }
+    }
+
+    public DateTimeOffset AcceptedAt { get; } = acceptedAt;
+
+    public BackendSnapshot? Backend { get; set; }
+
+    /// <summary>Cancelled when the balancer closes the connection before it has a relay (for the steps before one).</summary>
+    public CancellationToken Aborted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _abort?.Token ?? new CancellationToken(_aborted);
+            }
+        }
+    }
+
+    /// <summary>Whether the balancer has closed the connection with <see cref="Abort"/>.</summary>
+    public bool IsAborted => Volatile.Read(ref _aborted);
+
+    /// <summary>Why the latest attempt could not be relayed (most often: connecting to the backend failed); cleared by a relay.</summary>
+    public RelayFailure? Failure { get; set; }
+
+    public RelayResult Result { get; set; }
+
+    /// <summary>Relays between the client and <paramref name="backend"/>; aborts at once if the balancer already has.</summary>
+    public Task<RelayResult> Relay(RelayEnd backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout)
+    {
+        var client = End;
+        lock (_gate)
+        {
+            // One pipe for the client across every attempt: a retried connection keeps what it was sent.
+            _relay = DuplexRelay.Start(client, backend, scheduler, idleTimeout, out var completion);
+            _abort = null;
+            if (_aborted)
+            {
+                _relay.Abort();
+            }
+
+            return completion;
+        }
+    }
+
+    /// <summary>Closes the client (with a FIN) when it will not be relayed: rejected, failed, or cut short.</summary>
+    public void CloseClient()
+    {
+        lock (_gate)
+        {
+            if (_end is { } end)
+            {
+                end.Close();
+            }
+            else if (_pipe is { } pipe)
+            {
+                pipe.Output.Complete();
+                pipe.Input.Complete();
+                pipe.Dispose();
+            }
+            else
+            {
+                Client.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Closes the connection with a reset, whether it is still connecting or already relaying.</summary>
+    public void Abort()
+    {
+        CancellationTokenSource? abort;
+        lock (_gate)
+        {
+            Volatile.Write(ref _aborted, true);
+            _relay?.Abort();
+            abort = _abort;
+        }
+
+        // Outside the lock: cancelling runs whatever registered (a connect, a handshake) right here.
+        abort?.Cancel();
+    }
+}
+
+/// <summary>Why a connection was never relayed.</summary>
+/// <param name="Error">The socket error, or <see cref="SocketError.SocketError"/> for anything else.</param>
+/// <param name="Message">A sentence naming the backend.</param>
+internal sealed record RelayFailure(SocketError Error, string Message);
