@@ -19,7 +19,7 @@ public class BalancingFoldTests
     {
         var scheduler = new HistoricalScheduler();
         var events = Observable.Range(1, 300, scheduler)
-            .SelectMany(id => new BalancerEvent[] { new ConnectionArrived(id), new ConnectionReleased(id) });
+            .SelectMany(id => new BalancerEvent[] { new ConnectionArrived(id), new ConnectionEnded(id) });
         BalancerSnapshot? last = null;
 
         using var _ = BalancingFold.Run(events, s_three, LoadBalancingStrategies.RoundRobin).Subscribe(step => last = step.Snapshot);
@@ -30,13 +30,33 @@ public class BalancingFoldTests
     }
 
     [Fact]
+    public void Run_LeastConnectionsWithOneBackendDown_SplitsEvenlyOverTheOthers()
+    {
+        // The chaos run's shape: the middle of three backends fails its health checks, then 2,400 short
+        // requests arrive 2 ms apart, each ending 1 ms later, so nearly every decision is a tie. Ties must
+        // rotate over the two backends still up; counting the dead one gave the one after it every other turn.
+        var scheduler = new HistoricalScheduler(DateTimeOffset.UnixEpoch);
+        var down = Enumerable.Range(0, 3).Select(_ => (BalancerEvent)new HealthProbed("10.0.0.2:80", Healthy: false)).ToObservable(scheduler);
+        var requests = Observable.Generate(1L, id => id <= 2_400, id => id + 1, id => id, _ => TimeSpan.FromMilliseconds(2), scheduler)
+            .SelectMany(id => Observable.Return<BalancerEvent>(new ConnectionArrived(id), scheduler)
+                .Concat(Observable.Return<BalancerEvent>(new ConnectionEnded(id), scheduler).Delay(TimeSpan.FromMilliseconds(1), scheduler)));
+        BalancerSnapshot? last = null;
+
+        using var _ = BalancingFold.Run(down.Concat(requests), s_three, LoadBalancingStrategies.LeastConnections).Subscribe(step => last = step.Snapshot);
+        scheduler.Start();
+
+        Assert.False(last!.Backends[1].Healthy);
+        Assert.Equal([1_200L, 0L, 1_200L], last.Backends.Select(b => b.TotalConnections));
+    }
+
+    [Fact]
     public void Run_DecisionsHappenAtTheTimelinesVirtualTimes()
     {
         var scheduler = new HistoricalScheduler(DateTimeOffset.UnixEpoch);
         var events = Observable.Merge(
             At(scheduler, 1, new ConnectionArrived(1)),
             At(scheduler, 2, new ConnectionArrived(2)),
-            At(scheduler, 3, new ConnectionReleased(1)),
+            At(scheduler, 3, new ConnectionEnded(1)),
             At(scheduler, 4, new ConnectionArrived(3)));
         var seen = new List<(double Second, string Decision)>();
 
@@ -99,7 +119,7 @@ public class BalancingFoldTests
             peak = Math.Max(peak, step.Snapshot.ActiveConnections);
             if (step.Decision is Assignment assignment)
             {
-                scheduler.Schedule(TimeSpan.FromSeconds(2), () => releases.OnNext(new ConnectionReleased(assignment.ConnectionId)));
+                scheduler.Schedule(TimeSpan.FromSeconds(2), () => releases.OnNext(new ConnectionEnded(assignment.ConnectionId)));
             }
         });
         scheduler.Start();

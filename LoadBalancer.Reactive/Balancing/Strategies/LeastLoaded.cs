@@ -8,9 +8,12 @@ internal interface ILoadComparer
 }
 
 /// <summary>
-/// The scan behind the least-loaded strategies: the least loaded available backend, with ties rotating.
-/// The scan starts one backend further on for each decision, so equally loaded backends take turns
-/// instead of the first one always winning.
+/// The scan behind the least-loaded strategies: the least loaded available backend, with ties rotating
+/// among the available backends (as HAProxy's leastconn rotates among equals). Each decision starts the
+/// scan one available backend further on, so equally loaded backends take turns instead of the first one
+/// always winning. Counting only available backends matters: counting a dead one too would hand its turn
+/// to the backend after it, which then wins every tie (twice the connections of the others with one of
+/// three down).
 /// </summary>
 internal static class LeastLoaded
 {
@@ -18,14 +21,27 @@ internal static class LeastLoaded
         where TComparer : ILoadComparer
     {
         var backends = context.Backends;
-        var count = backends.Length;
-        var best = BalancingContext.None;
-        if (count == 0)
+        var available = 0;
+        foreach (var backend in backends)
         {
-            return best;
+            available += backend.Available ? 1 : 0;
         }
 
-        var start = (int)(context.DecisionNumber % count);
+        if (available == 0)
+        {
+            return BalancingContext.None;
+        }
+
+        // The scan starts at the (decision mod available)-th available backend and wraps around.
+        var skip = (int)(context.DecisionNumber % available);
+        var start = 0;
+        while (!backends[start].Available || skip-- > 0)
+        {
+            start++;
+        }
+
+        var count = backends.Length;
+        var best = BalancingContext.None;
         for (var offset = 0; offset < count; offset++)
         {
             var index = (start + offset) % count;
