@@ -213,7 +213,7 @@ public sealed partial class TcpLoadBalancer
                 Finish(connection);
                 break;
 
-            case Failure failure when _connections.TryRemove(failure.ConnectionId, out var connection):
+            case GiveUp failure when _connections.TryRemove(failure.ConnectionId, out var connection):
                 var last = connection.Failure ?? new RelayFailure(SocketError.SocketError, "No backend could be tried.");
                 Publish(new ConnectionFailed(
                     connection.Id, failure.Backend.Address, last.Error, last.Message, failure.Backend.ActiveConnections, failure.Attempts));
@@ -245,7 +245,7 @@ public sealed partial class TcpLoadBalancer
             {
                 HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy),
                 Ejection ejection => new BackendEjected(ejection.Backend.Address, ejection.Duration, ejection.Backend.Ejections),
-                EjectionEnd end => new BackendReturned(end.Backend.Address, end.ByProbe),
+                EjectionEnded end => new BackendEjectionEnded(end.Backend.Address, end.ByProbe),
                 _ => null,
             };
             if (published is not null)
@@ -268,7 +268,7 @@ public sealed partial class TcpLoadBalancer
         {
             // Cannot happen (connections are registered before they arrive), but if it did the
             // backend's count must not stay up for a connection nobody will relay.
-            _feed.OnNext(new ConnectionReleased(assignment.ConnectionId));
+            _feed.OnNext(new ConnectionEnded(assignment.ConnectionId));
             return;
         }
 
@@ -347,7 +347,7 @@ public sealed partial class TcpLoadBalancer
 
             // A backend that resets before saying anything is failing, whatever it did at connect time.
             var backendFailed = result.Reason == CompletionReason.BackendReset && result.BytesFromBackend == 0;
-            _feed.OnNext(new ConnectionReleased(connection.Id, backendFailed));
+            _feed.OnNext(new ConnectionEnded(connection.Id, backendFailed));
         }
         catch (Exception exception)
         {
@@ -377,7 +377,7 @@ public sealed partial class TcpLoadBalancer
     {
         connection.Failure = failure;
         connection.CloseClient();
-        _feed.OnNext(new ConnectionReleased(connection.Id));
+        _feed.OnNext(new ConnectionEnded(connection.Id));
     }
 
     private void PublishOutcome(ClientConnection connection, BackendSnapshot backend)

@@ -29,8 +29,8 @@ public sealed partial class TcpLoadBalancer
             case BackendEjected e:
                 Log.BackendEjected(_logger, e.Backend, e.Duration, e.Ejections);
                 break;
-            case BackendReturned e:
-                Log.BackendReturned(_logger, e.Backend, e.ByProbe ? "a health check passed" : "its ejection ended");
+            case BackendEjectionEnded e:
+                Log.BackendEjectionEnded(_logger, e.Backend, e.ByProbe ? "a health check passed" : "its ejection ended");
                 break;
             case BackendMembershipChanged e:
                 Log.MembershipChanged(_logger, e.Backend, e.Kind, e.Weight, e.ActiveConnections);
@@ -86,7 +86,7 @@ public sealed partial class TcpLoadBalancer
         public static partial void BackendEjected(ILogger logger, string backend, TimeSpan duration, int ejections);
 
         [LoggerMessage(13, LogLevel.Information, "Backend {Backend} is back: {Why}")]
-        public static partial void BackendReturned(ILogger logger, string backend, string why);
+        public static partial void BackendEjectionEnded(ILogger logger, string backend, string why);
 
         [LoggerMessage(14, LogLevel.Information, "Backend {Backend}: {Change} (weight {Weight}, {ActiveConnections} open)")]
         public static partial void MembershipChanged(ILogger logger, string backend, MembershipChangeKind change, int weight, int activeConnections);

@@ -146,7 +146,7 @@ public class ClientAdmissionFoldTests
             BalancerEvent @event = random.Next(10) switch
             {
                 < 5 => new ConnectionArrived(i, From($"192.0.2.{random.Next(5)}")) { Time = start.AddMilliseconds(i * 10) },
-                < 8 when open.Count > 0 => new ConnectionReleased(open[random.Next(open.Count)]),
+                < 8 when open.Count > 0 => new ConnectionEnded(open[random.Next(open.Count)]),
                 8 when open.Count > 0 => new ConnectFailed(open[random.Next(open.Count)]),
                 9 => new HealthProbed(random.Next(2) == 0 ? A : "10.0.0.2:80", random.Next(3) > 0),
                 _ => new QueueTimedOut(random.Next(1, i)),

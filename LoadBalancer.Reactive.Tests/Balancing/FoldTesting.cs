@@ -16,7 +16,7 @@ internal static class FoldTesting
 
     public static ConnectionArrived Arrive(long id, EndPoint? client = null) => new(id, client);
 
-    public static ConnectionReleased Release(long id) => new(id);
+    public static ConnectionEnded Release(long id) => new(id);
 
     /// <summary>The backend each assignment went to, as "a", "b", "c"...; "-" for a rejection.</summary>
     public static string Letter(Decision decision) => decision switch

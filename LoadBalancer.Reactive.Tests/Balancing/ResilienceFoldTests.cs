@@ -57,7 +57,7 @@ public class ResilienceFoldTests
         // Round robin puts connections 1, 4, 7, 10, 13 on A: its fifth failure is at 13.5 s.
         var ejections = Changes<Ejection>().Select(e => (e.Second, e.Change.Duration.TotalSeconds, e.Change.Backend.Ejections)).ToList();
         Assert.Equal((13.5, 30.0, 1), ejections[0]);
-        Assert.Equal([(43.5, false)], Changes<EjectionEnd>().Take(1).Select(e => (e.Second, e.Change.ByProbe)));
+        Assert.Equal([(43.5, false)], Changes<EjectionEnded>().Take(1).Select(e => (e.Second, e.Change.ByProbe)));
         Assert.All(Assignments().Where(a => a.Second is > 13.5 and < 43.5), a => Assert.NotEqual(A, a.Assignment.Backend.Address));
     }
 
@@ -75,7 +75,7 @@ public class ResilienceFoldTests
         Assert.Equal(
             [(5.5, 30.0), (104.5, 45.0), (204.5, 45.0)],
             Changes<Ejection>().Select(e => (e.Second, e.Change.Duration.TotalSeconds)));
-        Assert.Equal([35.5, 149.5, 249.5], Changes<EjectionEnd>().Select(e => e.Second));
+        Assert.Equal([35.5, 149.5, 249.5], Changes<EjectionEnded>().Select(e => e.Second));
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public class ResilienceFoldTests
 
         _scheduler.Start();
 
-        Assert.Equal([(12.0, true)], Changes<EjectionEnd>().Select(e => (e.Second, e.Change.ByProbe)));
+        Assert.Equal([(12.0, true)], Changes<EjectionEnded>().Select(e => (e.Second, e.Change.ByProbe)));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public class ResilienceFoldTests
         Run(Options(A, B, C) with { MaxConnectAttempts = 1, CustomStrategy = new FirstAvailable() });
         ConnectAndFail(A, 1, 4, at: 1);
         At(20, new ConnectionArrived(50));
-        At(20.5, new ConnectionReleased(50));
+        At(20.5, new ConnectionEnded(50));
         ConnectAndFail(A, 101, 4, at: 30);
 
         _scheduler.Start();
@@ -148,7 +148,7 @@ public class ResilienceFoldTests
         for (var id = 1; id <= 5; id++)
         {
             At(id, new ConnectionArrived(id));
-            At(id + 0.5, new ConnectionReleased(id, BackendFailed: true));
+            At(id + 0.5, new ConnectionEnded(id, BackendFailed: true));
         }
 
         _scheduler.Start();
@@ -168,7 +168,7 @@ public class ResilienceFoldTests
         _scheduler.Start();
 
         Assert.Equal([(A, 1), (B, 2), (C, 3)], Assignments().Select(a => (a.Assignment.Backend.Address, a.Assignment.Attempt)));
-        var failure = Assert.IsType<Failure>(Last().Decision);
+        var failure = Assert.IsType<GiveUp>(Last().Decision);
         Assert.Equal((C, 3), (failure.Backend.Address, failure.Attempts));
         Assert.All(Last().Snapshot.Backends, backend => Assert.Equal(0, backend.ActiveConnections));
     }
@@ -186,7 +186,7 @@ public class ResilienceFoldTests
         // A is the idlest again after its failure, but it was tried: the retry goes to B or C, tied, and ties
         // rotate over those two (the second decision takes the second of them).
         Assert.Equal([(A, 1), (C, 2)], Assignments().Select(a => (a.Assignment.Backend.Address, a.Assignment.Attempt)));
-        Assert.Equal(2, Assert.IsType<Failure>(Last().Decision).Attempts);
+        Assert.Equal(2, Assert.IsType<GiveUp>(Last().Decision).Attempts);
     }
 
     [Fact]
@@ -241,7 +241,7 @@ public class ResilienceFoldTests
             _scheduler.At(TimeSpan.FromSeconds(second + 0.5).Ticks, () =>
             {
                 var placed = _steps.Select(s => s.Step.Decision).OfType<Assignment>().Last(a => a.ConnectionId == id);
-                _events.OnNext(placed.Backend.Address == backend ? new ConnectFailed(id) : new ConnectionReleased(id));
+                _events.OnNext(placed.Backend.Address == backend ? new ConnectFailed(id) : new ConnectionEnded(id));
             });
         }
     }
@@ -258,7 +258,7 @@ public class ResilienceFoldTests
             _scheduler.At(TimeSpan.FromSeconds(second + 0.5).Ticks, () =>
             {
                 var placed = _steps.Select(s => s.Step.Decision).OfType<Assignment>().Last(a => a.ConnectionId == id);
-                _events.OnNext(placed.Backend.Address == backend ? new ConnectFailed(id) : new ConnectionReleased(id));
+                _events.OnNext(placed.Backend.Address == backend ? new ConnectFailed(id) : new ConnectionEnded(id));
             });
         }
     }

@@ -54,7 +54,7 @@ public class ServerNameRoutingFoldTests
         var retried = Reduce(second.State, new ConnectFailed(2));
         Assert.Equal("10.0.0.1:443", Assert.IsType<Assignment>(retried.Decision).Backend.Address);
         var failed = Reduce(retried.State, new ConnectFailed(2));
-        Assert.IsType<Failure>(failed.Decision);
+        Assert.IsType<GiveUp>(failed.Decision);
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public class QuickstartAppTests
         Assert.EndsWith(
             "backend 10.0.0.1:80 EJECTED for 30s after failures in a row (ejection #1)",
             EventPrinter.Format(new Reactive.Events.BackendEjected("10.0.0.1:80", TimeSpan.FromSeconds(30), 1)), StringComparison.Ordinal);
-        Assert.EndsWith("backend 10.0.0.1:80 is back (its ejection ended)", EventPrinter.Format(new Reactive.Events.BackendReturned("10.0.0.1:80", false)), StringComparison.Ordinal);
+        Assert.EndsWith("backend 10.0.0.1:80 is back (its ejection ended)", EventPrinter.Format(new Reactive.Events.BackendEjectionEnded("10.0.0.1:80", false)), StringComparison.Ordinal);
         Assert.EndsWith(
             "backend 10.0.0.1:80 is draining: no new connections, 4 open",
             EventPrinter.Format(new Reactive.Events.BackendMembershipChanged("10.0.0.1:80", Reactive.Events.MembershipChangeKind.DrainStarted, 1, 4)),

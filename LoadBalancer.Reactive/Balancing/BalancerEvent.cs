@@ -50,7 +50,7 @@ public sealed record ConnectFailed(long ConnectionId) : BalancerEvent;
 /// The backend reset the connection before sending a byte: it accepts connections but cannot serve
 /// them, which counts as a failure as much as a refused connect does.
 /// </param>
-public sealed record ConnectionReleased(long ConnectionId, bool BackendFailed = false) : BalancerEvent;
+public sealed record ConnectionEnded(long ConnectionId, bool BackendFailed = false) : BalancerEvent;
 
 /// <summary>An active health probe of a backend finished.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
@@ -60,7 +60,7 @@ public sealed record HealthProbed(string Backend, bool Healthy) : BalancerEvent;
 /// <summary>The time given by an <see cref="Ejection"/> has passed.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="Ejection">Which ejection (<see cref="BackendSnapshot.Ejections"/> when it began); a stale one is ignored.</param>
-public sealed record EjectionExpired(string Backend, int Ejection) : BalancerEvent;
+internal sealed record EjectionExpired(string Backend, int Ejection) : BalancerEvent;
 
 /// <summary>An operator (or a discovery source) adds a backend; adding one that is draining resumes it with these options.</summary>
 /// <param name="Backend">The backend, validated as configured backends are.</param>
@@ -82,8 +82,8 @@ public sealed record ReweightBackend(string Backend, int Weight) : BalancerEvent
 
 /// <summary>A queued connection has waited its <see cref="Configuration.LoadBalancerOptions.QueueTimeout"/>; it is rejected if still waiting.</summary>
 /// <param name="ConnectionId">The connection.</param>
-public sealed record QueueTimedOut(long ConnectionId) : BalancerEvent;
+internal sealed record QueueTimedOut(long ConnectionId) : BalancerEvent;
 
 /// <summary>The next step of a backend's slow start is due (the runner times it, after a <see cref="SlowStartStep"/>).</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
-public sealed record SlowStartTick(string Backend) : BalancerEvent;
+internal sealed record SlowStartTick(string Backend) : BalancerEvent;

@@ -36,7 +36,7 @@ internal static class BalancerReducer
     {
         ConnectionArrived arrived => Arrive(state, arrived, policy),
         ConnectFailed failed => FailAttempt(state, failed, policy),
-        ConnectionReleased released => Release(state, released, policy),
+        ConnectionEnded released => Release(state, released, policy),
         HealthProbed probed => Probe(state, probed),
         EjectionExpired expired => Expire(state, expired),
         AddBackend add => Membership.Add(state, add, policy),
@@ -108,10 +108,10 @@ internal static class BalancerReducer
         }
 
         var (left, lastChanges) = Membership.SettleDrain(next, failedOn.Address);
-        return new Step(left, new Failure(failed.ConnectionId, index, failedOn, live.Attempt), changes.AddRange(lastChanges));
+        return new Step(left, new GiveUp(failed.ConnectionId, index, failedOn, live.Attempt), changes.AddRange(lastChanges));
     }
 
-    private static Step Release(BalancerState state, ConnectionReleased released, FoldPolicy policy)
+    private static Step Release(BalancerState state, ConnectionEnded released, FoldPolicy policy)
     {
         // A release for a connection the fold never assigned (or already released) must not touch any
         // count: decrementing on it is how least-connection counters drift negative.
@@ -171,7 +171,7 @@ internal static class BalancerReducer
         if (probed.Healthy && backend.Ejected)
         {
             backend = backend with { Ejected = false, ConsecutiveFailures = 0 };
-            changes.Add(new EjectionEnd(index, backend, ByProbe: true));
+            changes.Add(new EjectionEnded(index, backend, ByProbe: true));
         }
 
         return new Step(state.WithBackend(index, backend), null, changes.ToImmutable());
@@ -186,7 +186,7 @@ internal static class BalancerReducer
         }
 
         backend = backend with { Ejected = false, ConsecutiveFailures = 0 };
-        return new Step(state.WithBackend(index, backend), null, [new EjectionEnd(index, backend, ByProbe: false)]);
+        return new Step(state.WithBackend(index, backend), null, [new EjectionEnded(index, backend, ByProbe: false)]);
     }
 
     /// <summary>The strategy's pick among available backends, or in panic mode among all weighted ones; -1 for none.</summary>

@@ -34,7 +34,7 @@ public sealed record Queued(long ConnectionId, int Position, Events.QueueReason 
 /// <param name="BackendIndex">The last backend tried.</param>
 /// <param name="Backend">That backend, no longer counting this connection.</param>
 /// <param name="Attempts">How many backends were tried.</param>
-public sealed record Failure(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempts) : Decision(ConnectionId);
+public sealed record GiveUp(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempts) : Decision(ConnectionId);
 
 /// <summary>An assigned connection ended and its backend's active count went down.</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -65,7 +65,7 @@ public sealed record Ejection(int BackendIndex, BackendSnapshot Backend, TimeSpa
 /// <param name="BackendIndex">The backend's position in the configured list.</param>
 /// <param name="Backend">The backend after the change.</param>
 /// <param name="ByProbe">True when a successful health probe ended it early; false when its time ran out.</param>
-public sealed record EjectionEnd(int BackendIndex, BackendSnapshot Backend, bool ByProbe) : BackendChange(BackendIndex, Backend);
+public sealed record EjectionEnded(int BackendIndex, BackendSnapshot Backend, bool ByProbe) : BackendChange(BackendIndex, Backend);
 
 /// <summary>
 /// A backend's slow start moved on (see <see cref="BackendSnapshot.SlowStartPercent"/>). Whoever runs

@@ -29,7 +29,7 @@ internal static class SlowStart
             {
                 MembershipChange { Kind: MembershipChangeKind.Joined } => true,
                 HealthChange { Backend.Healthy: true } => true,
-                EjectionEnd => true,
+                EjectionEnded => true,
                 _ => false,
             };
             var index = state.IndexOf(change.Backend.Address);

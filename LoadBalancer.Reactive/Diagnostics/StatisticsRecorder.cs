@@ -51,7 +51,7 @@ internal sealed class StatisticsRecorder
                 case BackendEjected ejected:
                     Changed(ejected.Backend, $"ejected for {ejected.Duration.TotalSeconds:0.#}s (ejection {ejected.Ejections})", @event);
                     break;
-                case BackendReturned returned:
+                case BackendEjectionEnded returned:
                     Changed(returned.Backend, returned.ByProbe ? "returned: a probe succeeded" : "returned: ejection ended", @event);
                     break;
                 case BackendMembershipChanged membership:

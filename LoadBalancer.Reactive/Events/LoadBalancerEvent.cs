@@ -109,7 +109,7 @@ public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBala
 /// <summary>An ejected backend is back.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="ByProbe">True when a successful health probe ended the ejection early; false when its time ran out.</param>
-public sealed record BackendReturned(string Backend, bool ByProbe) : LoadBalancerEvent;
+public sealed record BackendEjectionEnded(string Backend, bool ByProbe) : LoadBalancerEvent;
 
 /// <summary>No backend could take a connection; the client was closed.</summary>
 /// <param name="ConnectionId">The connection.</param>

@@ -149,9 +149,9 @@ public static class BalancingFold
 }
 
 /// <summary>One turn of the fold, as <see cref="BalancingFold"/> reports it.</summary>
-/// <param name="Decision">What was decided about the event's connection: an <see cref="Assignment"/>, <see cref="Queued"/>, <see cref="Rejection"/>, <see cref="Failure"/>, <see cref="Release"/>, or null.</param>
+/// <param name="Decision">What was decided about the event's connection: an <see cref="Assignment"/>, <see cref="Queued"/>, <see cref="Rejection"/>, <see cref="GiveUp"/>, <see cref="Release"/>, or null.</param>
 /// <param name="Snapshot">Every backend's health and counts after the event.</param>
-/// <param name="Changes">What changed about backends as a whole: <see cref="HealthChange"/>, <see cref="Ejection"/>, <see cref="EjectionEnd"/>.</param>
+/// <param name="Changes">What changed about backends as a whole: <see cref="HealthChange"/>, <see cref="Ejection"/>, <see cref="EjectionEnded"/>.</param>
 public sealed record BalancingStep(Decision? Decision, BalancerSnapshot Snapshot, IReadOnlyList<BackendChange> Changes)
 {
     /// <summary>Queued connections this event made room for, placed in queue order.</summary>

@@ -34,7 +34,7 @@ public class FoldBenchmarks
             events.Add(new ConnectionArrived(id));
             if (id > 8)
             {
-                events.Add(new ConnectionReleased(id - 8));
+                events.Add(new ConnectionEnded(id - 8));
             }
         }
 

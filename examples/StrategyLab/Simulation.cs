@@ -88,7 +88,7 @@ internal sealed class Simulation
                     }
 
                     var id = assignment.ConnectionId;
-                    scheduler.Schedule(lasts, () => input.OnNext(new ConnectionReleased(id)));
+                    scheduler.Schedule(lasts, () => input.OnNext(new ConnectionEnded(id)));
                     break;
                 case Release release:
                     Account(release.BackendIndex, release.Backend.ActiveConnections, now);

@@ -28,7 +28,7 @@ public class FillFirstStrategyTests
             At(scheduler, 1, new ConnectionArrived(1)),
             At(scheduler, 2, new ConnectionArrived(2)),
             At(scheduler, 3, new ConnectionArrived(3)),
-            At(scheduler, 10, new ConnectionReleased(1)),
+            At(scheduler, 10, new ConnectionEnded(1)),
             At(scheduler, 11, new ConnectionArrived(4)));
 
         var placed = new List<(int Second, string Backend)>();
@@ -78,7 +78,7 @@ public class FillFirstStrategyTests
             }
 
             var duration = TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()));
-            scheduler.Schedule(duration, () => releases.OnNext(new ConnectionReleased(assignment.ConnectionId)));
+            scheduler.Schedule(duration, () => releases.OnNext(new ConnectionEnded(assignment.ConnectionId)));
         });
 
         scheduler.Start();
