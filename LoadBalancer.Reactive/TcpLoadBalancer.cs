@@ -1,12 +1,20 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
 using System.Reactive.Linq;
+using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Connections;
+using LoadBalancer.Reactive.Diagnostics;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Health;
 using LoadBalancer.Reactive.Listening;
+using LoadBalancer.Reactive.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LoadBalancer.Reactive;
 
@@ -14,6 +22,11 @@ namespace LoadBalancer.Reactive;
 /// A layer-4 (TCP) load balancer: accepts client connections, picks a backend for each, relays bytes
 /// both ways, and reports everything that happens on <see cref="Events"/>.
 /// </summary>
+/// <remarks>
+/// One composed stream: accepted clients (after their preface) and operator commands are folded one at a time
+/// into the balancer's state; each step's work (connecting, relaying, timers) feeds its outcome back into the
+/// fold; the public events are projected from the steps. This class only wires those pieces together.
+/// </remarks>
 /// <example>
 /// <code>
 /// await using var balancer = new TcpLoadBalancer(new LoadBalancerOptions
@@ -25,30 +38,31 @@ namespace LoadBalancer.Reactive;
 /// await balancer.StartAsync();
 /// </code>
 /// </example>
-public sealed partial class TcpLoadBalancer : IAsyncDisposable
+public sealed class TcpLoadBalancer : IAsyncDisposable
 {
-    private readonly LoadBalancerOptions _options;
+    private readonly BalancerModel _model;
     private readonly IScheduler _scheduler;
-    private readonly FoldPolicy _policy;
-    // Every pending timer (ejections, slow start, queue timeouts, removal deadlines); each leaves when it fires.
-    private readonly System.Reactive.Disposables.CompositeDisposable _timers = [];
+    private readonly BackendCatalog _backends;
+    private readonly ConnectionRegistry _connections = new();
+    private readonly ISubject<BalancerInput> _commands = Subject.Synchronize(new Subject<BalancerInput>());
+    private readonly Subject<System.Reactive.Unit> _stopAccepting = new();
+    private readonly FoldTimers _timers;
+    private readonly ConnectionWork _work;
+    private readonly Arrivals _arrivals;
     private readonly EventHub _events;
-    private readonly Diagnostics.BalancerMetrics _metrics;
-    private readonly Diagnostics.StatisticsRecorder _statistics = new();
-    private readonly Microsoft.Extensions.Logging.ILogger _logger;
-    private readonly SerializingSubject<BalancerEvent> _feed = new();
+    private readonly BalancerMetrics _metrics;
+    private readonly StatisticsRecorder _statistics = new();
+    private readonly BalancerLog _log;
+    private readonly EventPublisher _publisher;
     private readonly Lock _gate = new();
-    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile BalancerState _state;
     private IReadOnlyList<IPEndPoint> _listenEndPoints = [];
-    private List<System.Net.Sockets.Socket> _listeners = [];
-    private IDisposable? _accepting;
-    private IDisposable? _folding;
-    private ActiveHealthChecker? _healthChecker;
-    private IDisposable? _discovery;
+    private readonly List<Socket> _listeners = [];
+    private IDisposable _running = Disposable.Empty;
+    private ActiveHealthChecker? _health;
     private bool _started;
-    private volatile bool _stopping;
+    private bool _stopping;
 
     /// <summary>Creates a balancer; nothing listens until <see cref="StartAsync"/>.</summary>
     /// <param name="options">What to listen on, the backends, the strategy and the timeouts.</param>
@@ -61,22 +75,21 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// and every connection event (Debug). Default: no logging.
     /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
-    /// <exception cref="LoadBalancerOptionsException">The options are invalid; every problem is listed.</exception>
-    public TcpLoadBalancer(
-        LoadBalancerOptions options, IScheduler? scheduler = null, Microsoft.Extensions.Logging.ILogger<TcpLoadBalancer>? logger = null)
+    /// <exception cref="LoadBalancerOptionsException">The options are invalid, or a certificate cannot be loaded; every problem is listed.</exception>
+    public TcpLoadBalancer(LoadBalancerOptions options, IScheduler? scheduler = null, ILogger<TcpLoadBalancer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        LoadBalancerOptionsValidator.ThrowIfInvalid(options);
-        _options = options;
+        _model = BalancerModel.Build(options);
         _scheduler = scheduler ?? Scheduler.Default;
-        _policy = FoldPolicy.From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy));
         _state = BalancerState.Create(options.Backends, options.HealthCheck);
+        _backends = new BackendCatalog(_model.Backends);
+        _timers = new FoldTimers(options.QueueTimeout, _scheduler);
+        _work = new ConnectionWork(_connections, _backends, new AttemptSettings(_scheduler, options.ConnectTimeout, options.IdleTimeout));
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
-        _metrics = new Diagnostics.BalancerMetrics(() => Snapshot);
-        _termination = options.Tls.Enabled ? Tls.TlsTermination.Create(options.Tls, []) : null;
-        _trustedProxies = [.. options.AcceptProxy.From.Select(network =>
-            NetworkParser.TryParse(network, "AcceptProxy.From", out var parsed, out _) ? parsed : default)];
-        _logger = (Microsoft.Extensions.Logging.ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _metrics = new BalancerMetrics(() => Snapshot);
+        _log = new BalancerLog((ILogger?)logger ?? NullLogger.Instance);
+        _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
+        _arrivals = new Arrivals(_model, _connections, _scheduler, (ILogger?)logger ?? NullLogger.Instance);
     }
 
     /// <summary>
@@ -93,7 +106,7 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// (connections accepted, completed, failed and rejected; active connections and availability per backend;
     /// bytes each way; connect time and connection duration), for OpenTelemetry or <c>dotnet-counters</c>.
     /// </summary>
-    public const string MeterName = Diagnostics.BalancerMetrics.MeterName;
+    public const string MeterName = BalancerMetrics.MeterName;
 
     /// <summary>Every backend with its active and total connection counts, as of the latest event.</summary>
     public BalancerSnapshot Snapshot => _state.ToSnapshot();
@@ -103,19 +116,19 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// backend its state (as <see cref="Snapshot"/>) with bytes relayed each way, completed connections and
     /// its last change of state. Counted from the events as they are published, so it never misses one.
     /// </summary>
-    public Diagnostics.BalancerStatistics Statistics => _statistics.Read(Snapshot, _scheduler.Now);
+    public BalancerStatistics Statistics => _statistics.Read(Snapshot, _scheduler.Now);
+
+    /// <summary>The endpoints listened on, with the ports actually bound; empty until started.</summary>
+    public IReadOnlyList<IPEndPoint> ListenEndPoints => _listenEndPoints;
 
     /// <summary>This balancer's meter, for tests that listen to one balancer among several.</summary>
     internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
 
     /// <summary>Timers waiting to fire (ejections, slow start, queue timeouts, removal deadlines).</summary>
-    internal int PendingTimers => _timers.Count;
+    internal int PendingTimers => _timers.Pending;
 
-    /// <summary>Client connections the balancer holds right now: relayed, connecting or queued.</summary>
-    internal int OpenConnections => Volatile.Read(ref _live);
-
-    /// <summary>The endpoints listened on, with the ports actually bound; empty until started.</summary>
-    public IReadOnlyList<IPEndPoint> ListenEndPoints => _listenEndPoints;
+    /// <summary>Client connections the balancer holds right now: reading their preface, queued, connecting or relayed.</summary>
+    internal int OpenConnections => _connections.Count;
 
     /// <summary>Binds every listen endpoint and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels starting.</param>
@@ -134,47 +147,50 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
             _started = true;
         }
 
-        var listeners = new List<System.Net.Sockets.Socket>();
         try
         {
-            foreach (var address in _options.Listen)
+            foreach (var address in _model.Options.Listen)
             {
-                listeners.Add(ListenerFactory.Listen(address));
+                _listeners.Add(ListenerFactory.Listen(address));
             }
         }
         catch
         {
-            listeners.ForEach(listener => listener.Dispose());
+            _listeners.ForEach(listener => listener.Dispose());
             lock (_gate)
             {
                 _stopping = true;
             }
 
+            _connections.Close();
             _events.Complete();
             _stopped.TrySetResult();
             throw;
         }
 
-        _listeners = listeners;
-        _listenEndPoints = [.. listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
-        _folding = BalancerPipeline.Run(_feed, _state, _policy).Subscribe(OnStep);
-        _healthChecker = new ActiveHealthChecker(
-            _state.Backends.Zip(_options.Backends, (backend, options) => (backend, options.HealthCheck ?? _options.HealthCheck)),
+        _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
+        _health = new ActiveHealthChecker(
+            _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)),
             _scheduler,
-            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(backend.EndPoint, check, _scheduler, cancellationToken),
-            _feed.OnNext);
-        // Each accepted client carries its listener's name as written in Listen, for that listener's access rules.
-        _accepting = listeners
-            .Zip(_options.Listen, (listener, name) => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
-                .Select(client => (Listener: listener, Name: name, Client: client)))
-            .Merge()
-            .Subscribe(accepted => OnAcceptedSafely(accepted.Listener, accepted.Name, accepted.Client));
-        if (_options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_options.Backends))
-        {
-            _discovery = FollowBackends(Discovery.DnsDiscovery.Watch(_options.Backends, _options.DnsRefreshInterval, _scheduler));
-        }
+            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!.EndPoint, check, _scheduler, cancellationToken),
+            Post);
 
-        Publish(new BalancerStarted([.. _listenEndPoints]));
+        // Accepted clients become arrivals (after their preface); with the operator's and the probes' inputs
+        // they are folded one at a time, and every step is projected into the public events.
+        var arrivals = _listeners
+            .Zip(_model.Options.Listen, (listener, name) => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
+                .Select(client => _arrivals.Arrive(name, listener.LocalEndPoint!, client)))
+            .Merge()
+            .TakeUntil(_stopAccepting)
+            .Merge();
+        var steps = FeedbackLoop.Run(arrivals.Merge(_commands), _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted).Publish();
+        var publishing = steps.Do(step => _state = step.State).SelectMany(EventProjection.Project)
+            .Subscribe(_publisher);
+        var discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
+            ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))
+            : Disposable.Empty;
+        _running = new CompositeDisposable(discovery, publishing, steps.Connect());
+        Post(new ListenersBound([.. _listenEndPoints]));
         return Task.CompletedTask;
     }
 
@@ -186,15 +202,10 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// <param name="cancellationToken">Cancel it to close the connections still open (the drain deadline).</param>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
-        bool first;
+        bool first, started;
         lock (_gate)
         {
-            first = !_stopping;
-            _stopping = true;
-            if (Volatile.Read(ref _live) == 0)
-            {
-                _idle.TrySetResult();
-            }
+            (first, started, _stopping) = (!_stopping, _started, true);
         }
 
         if (!first)
@@ -203,32 +214,35 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
             return;
         }
 
-        _accepting?.Dispose();
+        _connections.Close();
+        _stopAccepting.OnNext(System.Reactive.Unit.Default);
         _listeners.ForEach(listener => listener.Dispose());
-        _discovery?.Dispose();
-        _healthChecker?.Dispose();
-
-        if (!_idle.Task.IsCompleted)
+        _health?.Dispose();
+        if (started)
         {
+            Post(new StopRequested());
             try
             {
-                await _idle.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await _connections.Idle.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                AbortAll();
-                await _idle.Task.ConfigureAwait(false);
+                Post(new StopDeadlinePassed());
+                _connections.AbortAll();
+                await _connections.Idle.ConfigureAwait(false);
             }
-        }
 
-        if (_started)
+            // The last inputs: the stop is folded and published, then the stream of steps, and of events, completes.
+            Post(new StopFinished());
+            _commands.OnCompleted();
+            await _publisher.Completed.ConfigureAwait(false);
+        }
+        else
         {
-            Publish(new BalancerStopped(_finishedWhileStopping, _abortedWhileStopping));
+            _events.Complete();
         }
 
-        _folding?.Dispose();
-        _timers.Dispose();
-        _events.Complete();
+        _running.Dispose();
         _metrics.Dispose();
         _stopped.TrySetResult();
     }
@@ -236,12 +250,149 @@ public sealed partial class TcpLoadBalancer : IAsyncDisposable
     /// <summary>Stops at once: like <see cref="StopAsync"/> with a deadline that has already passed.</summary>
     public async ValueTask DisposeAsync() => await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
 
-    private void Publish(LoadBalancerEvent @event)
+    /// <summary>Adds a backend; it takes new connections at once. Adding a backend that is draining resumes it.</summary>
+    /// <param name="backend">The backend, validated as configured backends are.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">The backend is invalid, or already a member; the message says which.</exception>
+    public void AddBackend(BackendOptions backend)
     {
-        var stamped = @event with { Timestamp = _scheduler.Now };
-        _metrics.Record(stamped);
-        _statistics.Record(stamped);
-        LogEvent(stamped);
-        _events.Publish(stamped);
+        ArgumentNullException.ThrowIfNull(backend);
+        Define([backend], "Backend");
+        if (Find(backend.Address) is { Draining: false })
+        {
+            throw new LoadBalancerOptionsException([$"Backend '{backend.Address}' is already a member."]);
+        }
+
+        Post(new AddBackend(backend));
+    }
+
+    /// <summary>
+    /// Removes a backend: it takes no new connections, and leaves once its open connections have ended
+    /// (a <see cref="BackendMembershipChanged"/> says when).
+    /// </summary>
+    /// <param name="address">The backend's address, as configured.</param>
+    /// <param name="closeAfter">When set, connections still open this long after the removal are closed.</param>
+    /// <exception cref="ArgumentException">No backend has that address.</exception>
+    public void RemoveBackend(string address, TimeSpan? closeAfter = null)
+    {
+        ThrowIfUnknown(address);
+        if (closeAfter is { } deadline && deadline < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(closeAfter), closeAfter, "closeAfter must not be negative.");
+        }
+
+        Post(new RemoveBackend(address, closeAfter));
+    }
+
+    /// <summary>Drains a backend: it takes no new connections and its open ones finish. Add it again to resume it.</summary>
+    /// <param name="address">The backend's address, as configured.</param>
+    /// <exception cref="ArgumentException">No backend has that address.</exception>
+    public void DrainBackend(string address)
+    {
+        ThrowIfUnknown(address);
+        Post(new DrainBackend(address));
+    }
+
+    /// <summary>Changes a backend's weight; new connections follow it at once.</summary>
+    /// <param name="address">The backend's address, as configured.</param>
+    /// <param name="weight">The new weight, 0 to 10,000.</param>
+    /// <exception cref="ArgumentException">No backend has that address.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The weight is outside 0-10,000.</exception>
+    public void SetWeight(string address, int weight)
+    {
+        ThrowIfUnknown(address);
+        if (weight is < 0 or > LoadBalancerOptionsValidator.MaxWeight)
+        {
+            throw new ArgumentOutOfRangeException(nameof(weight), weight, $"Backend '{address}' weight must be 0-{LoadBalancerOptionsValidator.MaxWeight}.");
+        }
+
+        Post(new ReweightBackend(address, weight));
+    }
+
+    /// <summary>
+    /// Makes the members exactly <paramref name="backends"/>: new ones join, missing ones are removed
+    /// (drained first), changed weights apply. The whole set is validated first; an invalid one changes nothing.
+    /// </summary>
+    /// <param name="backends">Every backend that should be a member.</param>
+    /// <exception cref="LoadBalancerOptionsException">The set is invalid; every problem is listed.</exception>
+    public void UpdateBackends(IReadOnlyList<BackendOptions> backends)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        Define(backends, "Backends");
+        foreach (var change in MembershipDiff.Compute(Snapshot.Backends, backends))
+        {
+            Post(change);
+        }
+    }
+
+    /// <summary>
+    /// Follows a stream of backend sets from your own service discovery: each set is applied as by
+    /// <see cref="UpdateBackends"/>. An invalid set is skipped (the previous one stays) and reported as
+    /// a <see cref="MembershipRejected"/> event; a failing stream stops being followed and is reported as a
+    /// <see cref="DiscoveryFailed"/> event; its end stops following.
+    /// </summary>
+    /// <param name="backendSets">Every set of backends, as it changes.</param>
+    /// <returns>Dispose to stop following.</returns>
+    public IDisposable FollowBackends(IObservable<IReadOnlyList<BackendOptions>> backendSets)
+    {
+        ArgumentNullException.ThrowIfNull(backendSets);
+        return backendSets.Subscribe(
+            set =>
+            {
+                try
+                {
+                    UpdateBackends(set);
+                }
+                catch (LoadBalancerOptionsException exception)
+                {
+                    Post(new BackendSetRefused(exception.Errors));
+                }
+            },
+            error => Post(new DiscoveryErrored(error.Message)));
+    }
+
+    // Every input from outside the fold's own work enters here, stamped with the time it happened.
+    private void Post(BalancerInput input) => _commands.OnNext(input.Time.Ticks == 0 ? input with { Time = _scheduler.Now } : input);
+
+    // What a step sets going: probes for backends that joined, its timers, and its connections' work.
+    private IObservable<BalancerInput>? Work(Step step)
+    {
+        _health?.Follow(step, _backends);
+        var timers = _timers.For(step);
+        var connections = _work.For(step);
+        return timers is null ? connections : connections is null ? timers : timers.Merge(connections);
+    }
+
+    private ILoadBalancingStrategy CreateStrategy() => _model.Options.CustomStrategy ?? LoadBalancingStrategies.Create(_model.Options.Strategy);
+
+    private void OnAcceptFailed(Socket listener, SocketException error) =>
+        Post(new AcceptErrored(listener.LocalEndPoint ?? new IPEndPoint(IPAddress.None, 0), new FailureDetail(error.SocketErrorCode, error.Message)));
+
+    // Validates backends as configured ones are (refusing a bad address here, before the fold sees it), and
+    // defines them (TLS files loaded once) for the connections that will reach them.
+    private void Define(IReadOnlyList<BackendOptions> backends, string field)
+    {
+        var errors = LoadBalancerOptionsValidator.ValidateBackends(backends, field).ToList();
+        var definitions = errors.Count > 0
+            ? []
+            : backends.Select((backend, i) => BalancerModel.Define(backend, _model.Options.HealthCheck, $"{field}[{i}]", errors)).ToList();
+        if (errors.Count > 0)
+        {
+            throw new LoadBalancerOptionsException(errors);
+        }
+
+        definitions.ForEach(_backends.Put);
+    }
+
+    private BackendSnapshot? Find(string address) =>
+        Snapshot.Backends.FirstOrDefault(backend => string.Equals(backend.Address, address, StringComparison.OrdinalIgnoreCase));
+
+    private void ThrowIfUnknown(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (Find(address) is null)
+        {
+            throw new ArgumentException($"No backend '{address}' is a member.", nameof(address));
+        }
     }
 }

@@ -10,7 +10,7 @@ namespace LoadBalancer.Reactive.Tests.Balancing;
 public class BalancerPipelineTests
 {
     private readonly TestScheduler _scheduler = new();
-    private readonly SerializingSubject<BalancerEvent> _feed = new();
+    private readonly SerializingSubject<BalancerInput> _feed = new();
     private readonly List<(long Tick, string Decision, int[] Active)> _recorded = [];
 
     [Fact]
@@ -89,8 +89,8 @@ public class BalancerPipelineTests
     [Fact]
     public void Run_NeverAndEmpty_DecideNothing()
     {
-        var never = BalancerPipeline.Run(Observable.Never<BalancerEvent>(), State(2), Policy());
-        var empty = BalancerPipeline.Run(Observable.Empty<BalancerEvent>(), State(2), Policy());
+        var never = BalancerPipeline.Run(Observable.Never<BalancerInput>(), State(2), Policy());
+        var empty = BalancerPipeline.Run(Observable.Empty<BalancerInput>(), State(2), Policy());
         var steps = new List<Step>();
         var completed = false;
 
@@ -107,7 +107,7 @@ public class BalancerPipelineTests
         var error = new InvalidOperationException("boom");
         Exception? seen = null;
 
-        using var _ = BalancerPipeline.Run(Observable.Throw<BalancerEvent>(error), State(1), Policy())
+        using var _ = BalancerPipeline.Run(Observable.Throw<BalancerInput>(error), State(1), Policy())
             .Subscribe(_ => { }, e => seen = e);
 
         Assert.Same(error, seen);
@@ -146,7 +146,7 @@ public class BalancerPipelineTests
     {
         // The control for the test above: the same handler over an ordinary Subject nests, which is
         // exactly what the serializing stream exists to prevent.
-        var feed = new Subject<BalancerEvent>();
+        var feed = new Subject<BalancerInput>();
         var depth = 0;
         var maxDepth = 0;
         using var _ = BalancerPipeline.Run(feed, State(2), Policy()).Subscribe(step =>
@@ -200,7 +200,7 @@ public class BalancerPipelineTests
         Assert.Empty(last.State.Connections);
     }
 
-    private void Script(params (long Tick, BalancerEvent Event)[] timeline)
+    private void Script(params (long Tick, BalancerInput Event)[] timeline)
     {
         foreach (var (tick, @event) in timeline)
         {

@@ -90,6 +90,6 @@ public class BalancerReducerTests
         Assert.Empty(state.Connections);
     }
 
-    private BalancerState Fold(BalancerState state, params BalancerEvent[] events) =>
+    private BalancerState Fold(BalancerState state, params BalancerInput[] events) =>
         events.Aggregate(state, (current, @event) => BalancerReducer.Reduce(current, @event, _policy).State);
 }

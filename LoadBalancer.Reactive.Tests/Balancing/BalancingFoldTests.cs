@@ -19,7 +19,7 @@ public class BalancingFoldTests
     {
         var scheduler = new HistoricalScheduler();
         var events = Observable.Range(1, 300, scheduler)
-            .SelectMany(id => new BalancerEvent[] { new ConnectionArrived(id), new ConnectionEnded(id) });
+            .SelectMany(id => new BalancerInput[] { new ConnectionArrived(id), new ConnectionEnded(id) });
         BalancerSnapshot? last = null;
 
         using var _ = BalancingFold.Run(events, s_three, LoadBalancingStrategies.RoundRobin).Subscribe(step => last = step.Snapshot);
@@ -36,10 +36,10 @@ public class BalancingFoldTests
         // requests arrive 2 ms apart, each ending 1 ms later, so nearly every decision is a tie. Ties must
         // rotate over the two backends still up; counting the dead one gave the one after it every other turn.
         var scheduler = new HistoricalScheduler(DateTimeOffset.UnixEpoch);
-        var down = Enumerable.Range(0, 3).Select(_ => (BalancerEvent)new HealthProbed("10.0.0.2:80", Healthy: false)).ToObservable(scheduler);
+        var down = Enumerable.Range(0, 3).Select(_ => (BalancerInput)new HealthProbed("10.0.0.2:80", Healthy: false)).ToObservable(scheduler);
         var requests = Observable.Generate(1L, id => id <= 2_400, id => id + 1, id => id, _ => TimeSpan.FromMilliseconds(2), scheduler)
-            .SelectMany(id => Observable.Return<BalancerEvent>(new ConnectionArrived(id), scheduler)
-                .Concat(Observable.Return<BalancerEvent>(new ConnectionEnded(id), scheduler).Delay(TimeSpan.FromMilliseconds(1), scheduler)));
+            .SelectMany(id => Observable.Return<BalancerInput>(new ConnectionArrived(id), scheduler)
+                .Concat(Observable.Return<BalancerInput>(new ConnectionEnded(id), scheduler).Delay(TimeSpan.FromMilliseconds(1), scheduler)));
         BalancerSnapshot? last = null;
 
         using var _ = BalancingFold.Run(down.Concat(requests), s_three, LoadBalancingStrategies.LeastConnections).Subscribe(step => last = step.Snapshot);
@@ -70,7 +70,7 @@ public class BalancingFoldTests
     [Fact]
     public void Run_SameSeed_SameDecisions_OtherSeed_OtherDecisions()
     {
-        var events = Enumerable.Range(1, 200).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+        var events = Enumerable.Range(1, 200).Select(id => (BalancerInput)new ConnectionArrived(id)).ToObservable();
 
         List<int> Decide(int seed) => [.. BalancingFold.Run(events, s_three, LoadBalancingStrategies.Random, seed)
             .Select(step => ((Assignment)step.Decision!).BackendIndex).ToEnumerable()];
@@ -83,7 +83,7 @@ public class BalancingFoldTests
     public void Run_UserStrategy_IsCalledForEveryArrival()
     {
         var strategy = new AlwaysLast();
-        var events = Enumerable.Range(1, 5).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+        var events = Enumerable.Range(1, 5).Select(id => (BalancerInput)new ConnectionArrived(id)).ToObservable();
 
         var backends = BalancingFold.Run(events, s_three, strategy).Select(step => ((Assignment)step.Decision!).Backend.Address).ToEnumerable();
 
@@ -95,7 +95,7 @@ public class BalancingFoldTests
     public void Run_UserStrategyThatThrows_RejectsThatConnectionAndGoesOn()
     {
         var strategy = new ThrowsOnSecond();
-        var events = Enumerable.Range(1, 3).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+        var events = Enumerable.Range(1, 3).Select(id => (BalancerInput)new ConnectionArrived(id)).ToObservable();
 
         var decisions = BalancingFold.Run(events, s_three, strategy).Select(step => step.Decision).ToEnumerable().ToList();
 
@@ -110,8 +110,8 @@ public class BalancingFoldTests
         // A closed loop: each assignment schedules its own release two virtual seconds later, the way a
         // simulation models connection durations. The same serialized stream as the real balancer.
         var scheduler = new HistoricalScheduler();
-        var arrivals = Observable.Interval(TimeSpan.FromSeconds(1), scheduler).Take(10).Select(i => (BalancerEvent)new ConnectionArrived(i));
-        var releases = new System.Reactive.Subjects.Subject<BalancerEvent>();
+        var arrivals = Observable.Interval(TimeSpan.FromSeconds(1), scheduler).Take(10).Select(i => (BalancerInput)new ConnectionArrived(i));
+        var releases = new System.Reactive.Subjects.Subject<BalancerInput>();
         var peak = 0;
 
         using var _ = BalancingFold.Run(arrivals.Merge(releases), s_three, LoadBalancingStrategies.LeastConnections).Subscribe(step =>
@@ -131,14 +131,14 @@ public class BalancingFoldTests
     public void Run_InvalidBackendsOrStrategy_ThrowsListingEveryProblem()
     {
         var exception = Assert.Throws<LoadBalancerOptionsException>(() =>
-            BalancingFold.Run(Observable.Never<BalancerEvent>(), [new BackendOptions("nowhere")], "fastest"));
+            BalancingFold.Run(Observable.Never<BalancerInput>(), [new BackendOptions("nowhere")], "fastest"));
 
         Assert.Equal(2, exception.Errors.Count);
         Assert.Throws<ArgumentNullException>(() => BalancingFold.Run(null!, s_three, "round-robin"));
-        Assert.Throws<ArgumentNullException>(() => BalancingFold.Run(Observable.Never<BalancerEvent>(), s_three, (ILoadBalancingStrategy)null!));
+        Assert.Throws<ArgumentNullException>(() => BalancingFold.Run(Observable.Never<BalancerInput>(), s_three, (ILoadBalancingStrategy)null!));
     }
 
-    private static IObservable<BalancerEvent> At(IScheduler scheduler, int second, BalancerEvent @event) =>
+    private static IObservable<BalancerInput> At(IScheduler scheduler, int second, BalancerInput @event) =>
         Observable.Timer(TimeSpan.FromSeconds(second), scheduler).Select(_ => @event);
 
     private static string Describe(Decision? decision) => decision switch

@@ -16,7 +16,7 @@ public class ClientAdmissionFoldTests
     private const string A = "10.0.0.1:80";
 
     private readonly TestScheduler _scheduler = new();
-    private readonly Subject<BalancerEvent> _events = new();
+    private readonly Subject<BalancerInput> _events = new();
     private readonly List<(double Second, BalancingStep Step)> _steps = [];
 
     [Theory]
@@ -143,7 +143,7 @@ public class ClientAdmissionFoldTests
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         for (var i = 1; i <= 5000; i++)
         {
-            BalancerEvent @event = random.Next(10) switch
+            BalancerInput @event = random.Next(10) switch
             {
                 < 5 => new ConnectionArrived(i, From($"192.0.2.{random.Next(5)}")) { Time = start.AddMilliseconds(i * 10) },
                 < 8 when open.Count > 0 => new ConnectionEnded(open[random.Next(open.Count)]),
@@ -165,13 +165,13 @@ public class ClientAdmissionFoldTests
     private static LoadBalancerOptions Options(ClientOptions clients) =>
         new() { Backends = [new BackendOptions(A)], HealthCheck = Balancers.NoHealthChecks, Clients = clients };
 
-    private static Step Reduce(LoadBalancerOptions options, BalancerEvent @event) => BalancerReducer.Reduce(
+    private static Step Reduce(LoadBalancerOptions options, BalancerInput @event) => BalancerReducer.Reduce(
         BalancerState.Create(options.Backends), @event, FoldPolicy.From(options, new LeastConnectionsStrategy()));
 
     private void Run(LoadBalancerOptions options) =>
         BalancingFold.Run(_events, options, _scheduler).Subscribe(step => _steps.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, step)));
 
-    private void At(double second, BalancerEvent @event) => _scheduler.At(TimeSpan.FromSeconds(second).Ticks, () => _events.OnNext(@event));
+    private void At(double second, BalancerInput @event) => _scheduler.At(TimeSpan.FromSeconds(second).Ticks, () => _events.OnNext(@event));
 
     private BalancingStep StepAt(double second) => _steps.Single(s => Math.Abs(s.Second - second) < 1e-9).Step;
 }

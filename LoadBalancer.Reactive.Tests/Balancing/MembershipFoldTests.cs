@@ -79,10 +79,10 @@ public class MembershipFoldTests
     [Fact]
     public void Reweight_ChangesTheSplitOfNewConnectionsAtOnce()
     {
-        var events = new List<BalancerEvent>();
-        events.AddRange(Enumerable.Range(1, 4).SelectMany(id => new BalancerEvent[] { Arrive(id), Release(id) }));
+        var events = new List<BalancerInput>();
+        events.AddRange(Enumerable.Range(1, 4).SelectMany(id => new BalancerInput[] { Arrive(id), Release(id) }));
         events.Add(new ReweightBackend(A, 3));
-        events.AddRange(Enumerable.Range(5, 8).SelectMany(id => new BalancerEvent[] { Arrive(id), Release(id) }));
+        events.AddRange(Enumerable.Range(5, 8).SelectMany(id => new BalancerInput[] { Arrive(id), Release(id) }));
 
         var steps = Fold(Options(A, B) with { Strategy = LoadBalancingStrategies.WeightedRoundRobin }, [.. events]);
 
@@ -106,7 +106,7 @@ public class MembershipFoldTests
 
     private static LoadBalancerOptions Options(params string[] backends) => new() { Backends = [.. backends.Select(a => new BackendOptions(a))] };
 
-    private static List<BalancingStep> Fold(LoadBalancerOptions options, params BalancerEvent[] events) =>
+    private static List<BalancingStep> Fold(LoadBalancerOptions options, params BalancerInput[] events) =>
         [.. BalancingFold.Run(events.ToObservable(), options).ToEnumerable()];
 
     private static string Assigned(BalancingStep step) => Assert.IsType<Assignment>(step.Decision).Backend.Address;

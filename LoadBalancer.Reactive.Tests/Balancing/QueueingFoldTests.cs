@@ -15,7 +15,7 @@ public class QueueingFoldTests
     private const string B = "10.0.0.2:80";
 
     private readonly TestScheduler _scheduler = new();
-    private readonly Subject<BalancerEvent> _events = new();
+    private readonly Subject<BalancerInput> _events = new();
     private readonly List<(double Second, BalancingStep Step)> _steps = [];
 
     [Fact]
@@ -113,7 +113,7 @@ public class QueueingFoldTests
         BalancingFold.Run(_events, options with { Backends = [.. options.Backends.Select(b => b with { MaxConnections = maxPerBackend })] }, _scheduler)
             .Subscribe(step => _steps.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, step)));
 
-    private void At(double second, BalancerEvent @event) => _scheduler.At(TimeSpan.FromSeconds(second).Ticks, () => _events.OnNext(@event));
+    private void At(double second, BalancerInput @event) => _scheduler.At(TimeSpan.FromSeconds(second).Ticks, () => _events.OnNext(@event));
 
     private BalancingStep StepAt(double second) => _steps.Single(s => s.Second == second).Step;
 

@@ -16,7 +16,7 @@ public class ResilienceFoldTests
     private const string C = "10.0.0.3:80";
 
     private readonly TestScheduler _scheduler = new();
-    private readonly Subject<BalancerEvent> _events = new();
+    private readonly Subject<BalancerInput> _events = new();
     private readonly List<(double Second, BalancingStep Step)> _steps = [];
 
     [Fact]
@@ -218,7 +218,7 @@ public class ResilienceFoldTests
     private IDisposable Run(LoadBalancerOptions options) =>
         BalancingFold.Run(_events, options, _scheduler).Subscribe(step => _steps.Add((Seconds(_scheduler.Clock), step)));
 
-    private void At(double second, BalancerEvent @event) =>
+    private void At(double second, BalancerInput @event) =>
         _scheduler.At(TimeSpan.FromSeconds(second).Ticks, () => _events.OnNext(@event));
 
     private void Probes(string backend, params (double Second, bool Healthy)[] results)

@@ -92,6 +92,6 @@ public class ServerNameRoutingFoldTests
             errors);
     }
 
-    private static Step Reduce(BalancerState state, BalancerEvent @event, LoadBalancerOptions? options = null) =>
+    private static Step Reduce(BalancerState state, BalancerInput @event, LoadBalancerOptions? options = null) =>
         BalancerReducer.Reduce(state, @event, FoldPolicy.From(options ?? s_options, new LeastConnectionsStrategy()));
 }

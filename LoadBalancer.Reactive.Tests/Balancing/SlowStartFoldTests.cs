@@ -16,7 +16,7 @@ public class SlowStartFoldTests
     private static readonly TimeSpan s_window = TimeSpan.FromSeconds(10);
 
     private readonly TestScheduler _scheduler = new();
-    private readonly Subject<BalancerEvent> _events = new();
+    private readonly Subject<BalancerInput> _events = new();
     private readonly List<(double Second, BalancingStep Step)> _steps = [];
 
     [Fact]
@@ -66,10 +66,10 @@ public class SlowStartFoldTests
     {
         static int HeldOnB(TimeSpan slowStart)
         {
-            var events = new List<BalancerEvent>();
-            events.AddRange(Enumerable.Range(1, 10).Select(id => (BalancerEvent)Arrive(id)));
+            var events = new List<BalancerInput>();
+            events.AddRange(Enumerable.Range(1, 10).Select(id => (BalancerInput)Arrive(id)));
             events.Add(new AddBackend(new BackendOptions(B)));
-            events.AddRange(Enumerable.Range(11, 20).Select(id => (BalancerEvent)Arrive(id)));
+            events.AddRange(Enumerable.Range(11, 20).Select(id => (BalancerInput)Arrive(id)));
             var options = new LoadBalancerOptions { Backends = [new(A)], SlowStart = slowStart, HealthCheck = Balancers.NoHealthChecks };
             var last = System.Reactive.Linq.Observable.ToEnumerable(BalancingFold.Run(System.Reactive.Linq.Observable.ToObservable(events), options)).Last();
             return last.Snapshot.Backends[1].ActiveConnections;
@@ -91,7 +91,7 @@ public class SlowStartFoldTests
     private void Run(LoadBalancerOptions options) =>
         BalancingFold.Run(_events, options, _scheduler).Subscribe(step => _steps.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, step)));
 
-    private void At(double second, BalancerEvent @event) =>
+    private void At(double second, BalancerInput @event) =>
         _scheduler.At((long)Math.Round(second * TimeSpan.TicksPerSecond), () => _events.OnNext(@event));
 
     private List<(double Second, int Percent)> Ramp(string backend) =>

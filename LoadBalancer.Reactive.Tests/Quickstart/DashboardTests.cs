@@ -1,4 +1,3 @@
-using System.Net;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Diagnostics;
 using LoadBalancer.Reactive.Tests.Infrastructure;
@@ -15,8 +14,8 @@ public class DashboardTests
     [Fact]
     public void Render_DrawsARowPerBackendWithTotals_RatesFromThePreviousFrame_AndRecentEvents()
     {
-        var up = new BackendSnapshot("127.0.0.1:8081", new IPEndPoint(IPAddress.Loopback, 8081), 2, 3, 40);
-        var down = new BackendSnapshot("127.0.0.1:8082", new IPEndPoint(IPAddress.Loopback, 8082), 1, 0, 12) { Healthy = false, FailedConnections = 4 };
+        var up = new BackendSnapshot("127.0.0.1:8081", 2, 3, 40);
+        var down = new BackendSnapshot("127.0.0.1:8082", 1, 0, 12) { Healthy = false, FailedConnections = 4 };
         var before = new BalancerStatistics(s_start.AddSeconds(58), s_start, 42, 0, 0, 0,
             [new(up, 1000, 2000, 37, null, null), new(down, 0, 0, 12, null, null)]);
         var now = new BalancerStatistics(s_start.AddSeconds(60), s_start, 52, 1, 2, 0,

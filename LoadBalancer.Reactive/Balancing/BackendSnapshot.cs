@@ -1,14 +1,15 @@
-using System.Net;
-
 namespace LoadBalancer.Reactive.Balancing;
 
-/// <summary>One backend as the balancer sees it at one moment: its configuration, its health and its counts.</summary>
+/// <summary>
+/// One backend as the fold sees it at one moment: what it balances by (weight, limit, pool), its health and
+/// its counts. How to reach the backend (its endpoint, TLS, PROXY header) is the transport's business, kept in
+/// the balancer's backend definitions under the same address.
+/// </summary>
 /// <param name="Address">The backend's address as configured; it names the backend in events.</param>
-/// <param name="EndPoint">Where connections to the backend go.</param>
 /// <param name="Weight">The backend's relative weight; 0 takes no new connections.</param>
 /// <param name="ActiveConnections">Connections assigned to the backend and not yet completed.</param>
 /// <param name="TotalConnections">Connections ever assigned to the backend (each retry counts again).</param>
-public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weight, int ActiveConnections, long TotalConnections)
+public sealed record BackendSnapshot(string Address, int Weight, int ActiveConnections, long TotalConnections)
 {
     /// <summary>What the active health checks say: false after <c>Fall</c> failed probes in a row, true again after <c>Rise</c> good ones.</summary>
     public bool Healthy { get; init; } = true;
@@ -47,14 +48,8 @@ public sealed record BackendSnapshot(string Address, EndPoint EndPoint, int Weig
     /// <summary>The most connections the backend takes at once; 0 for no limit.</summary>
     public int MaxConnections { get; init; }
 
-    /// <summary>The TLS the balancer speaks to the backend, if any.</summary>
-    public Configuration.BackendTlsOptions? Tls { get; init; }
-
     /// <summary>The pool the backend belongs to, for routing by server name; null for the default pool.</summary>
     public string? Pool { get; init; }
-
-    /// <summary>The PROXY protocol header the backend is sent before each connection's bytes, if any.</summary>
-    public Configuration.ProxyProtocolVersion SendProxy { get; init; }
 
     /// <summary>Whether the backend is at its <see cref="MaxConnections"/>.</summary>
     public bool Full => MaxConnections > 0 && ActiveConnections >= MaxConnections;

@@ -10,6 +10,6 @@ internal static class BalancerPipeline
     /// serializes the events (see <see cref="SerializingSubject{T}"/>); the fold trusts that it is never
     /// entered twice at once.
     /// </summary>
-    public static IObservable<Step> Run(IObservable<BalancerEvent> events, BalancerState initial, FoldPolicy policy) =>
+    public static IObservable<Step> Run(IObservable<BalancerInput> events, BalancerState initial, FoldPolicy policy) =>
         events.Scan(new Step(initial, null), (step, @event) => BalancerReducer.Reduce(step.State, @event, policy));
 }

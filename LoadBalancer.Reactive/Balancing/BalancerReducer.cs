@@ -10,29 +10,66 @@ namespace LoadBalancer.Reactive.Balancing;
 /// </summary>
 internal static class BalancerReducer
 {
-    public static Step Reduce(BalancerState state, BalancerEvent @event, FoldPolicy policy)
+    public static Step Reduce(BalancerState state, BalancerInput input, FoldPolicy policy)
     {
-        if (@event is ConnectionArrived arrived && policy.Clients.Any && !IsKnown(state, arrived.ConnectionId))
+        var step = ReduceInput(state, input, policy);
+        return (step.State.Stopping ? CountWhileStopping(step, input) : step) with { Input = input };
+    }
+
+    private static Step ReduceInput(BalancerState state, BalancerInput input, FoldPolicy policy)
+    {
+        if (input is ConnectionArrived { Refusal: { } refusal } refused)
         {
-            var (admitted, refusal) = ClientAdmission.Admit(state, arrived, policy.Clients);
-            if (refusal is { } reason)
+            // Refused before it could be balanced (its preface was bad or never came): nothing is counted.
+            return IsKnown(state, refused.ConnectionId)
+                ? new Step(state, null)
+                : new Step(state, new Rejection(refused.ConnectionId, refusal) { Client = refused.Client });
+        }
+
+        if (input is ConnectionArrived arrived && policy.Clients.Any && !IsKnown(state, arrived.ConnectionId))
+        {
+            var (admitted, clientRefusal) = ClientAdmission.Admit(state, arrived, policy.Clients);
+            if (clientRefusal is { } reason)
             {
-                return new Step(admitted with { Decisions = admitted.Decisions + 1 }, new Rejection(arrived.ConnectionId, reason));
+                return new Step(admitted with { Decisions = admitted.Decisions + 1 }, new Rejection(arrived.ConnectionId, reason) { Client = arrived.Client });
             }
 
             state = admitted;
         }
 
-        var step = SlowStart.Begin(ReduceEvent(state, @event, policy), policy);
+        var step = SlowStart.Begin(ReduceEvent(state, input, policy), policy);
         step = step.State.Queue.IsEmpty ? step : Queueing.Serve(step, policy);
         return ClientAdmission.Settle(step, policy.Clients);
+    }
+
+    // While stopping, every connection that leaves the fold is counted once: cut if the balancer cut it (at
+    // the deadline, or while reading its preface), else finished by itself.
+    private static Step CountWhileStopping(Step step, BalancerInput input)
+    {
+        if (step.Decision is not (Balancing.Release or GiveUp or Rejection))
+        {
+            return step;
+        }
+
+        var cut = input switch
+        {
+            ConnectionEnded ended => ended.Reason == Events.CompletionReason.Aborted,
+            ConnectionArrived arrived => arrived.CutShort,
+            StopDeadlinePassed => true,
+            _ => false,
+        };
+        var state = step.State;
+        return step with
+        {
+            State = cut ? state with { CutWhileStopping = state.CutWhileStopping + 1 } : state with { FinishedWhileStopping = state.FinishedWhileStopping + 1 },
+        };
     }
 
     // A repeated arrival id changes nothing (see Arrive), so it must not be counted against its client either.
     private static bool IsKnown(BalancerState state, long connectionId) =>
         state.Connections.ContainsKey(connectionId) || state.ClientOf.ContainsKey(connectionId);
 
-    private static Step ReduceEvent(BalancerState state, BalancerEvent @event, FoldPolicy policy) => @event switch
+    private static Step ReduceEvent(BalancerState state, BalancerInput @event, FoldPolicy policy) => @event switch
     {
         ConnectionArrived arrived => Arrive(state, arrived, policy),
         ConnectFailed failed => FailAttempt(state, failed, policy),
@@ -45,8 +82,20 @@ internal static class BalancerReducer
         ReweightBackend reweight => Membership.Reweight(state, reweight),
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         SlowStartTick tick => SlowStart.Tick(state, tick, policy),
+        CloseDeadlinePassed deadline => CutConnectionsTo(state, deadline.Backend),
+        StopRequested => new Step(state with { Stopping = true }, null),
+        StopDeadlinePassed => Queueing.RejectHead(state),
+        // Connected, listening, accept and discovery problems change nothing here: they are folded so that
+        // the public events are all projected from one ordered log of inputs.
         _ => new Step(state, null),
     };
+
+    private static Step CutConnectionsTo(BalancerState state, string address)
+    {
+        var cut = state.Connections.Where(pair => string.Equals(pair.Value.Backend, address, StringComparison.OrdinalIgnoreCase))
+            .Select(pair => pair.Key).ToImmutableArray();
+        return new Step(state, null) { Cut = cut };
+    }
 
     private static Step Arrive(BalancerState state, ConnectionArrived arrived, FoldPolicy policy)
     {
@@ -69,12 +118,12 @@ internal static class BalancerReducer
         var index = PickWithPanic(state, arrived.ConnectionId, arrived.Client, pool, policy);
         if (index >= 0)
         {
-            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, arrived.Client, [], pool));
+            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(arrived.Time, state.Backends[index].Address, 1, arrived.Client, [], pool));
         }
 
         return state.Backends.Any(backend => backend.InService && backend.Full && ServerNameRouter.InPool(backend, pool))
             ? Queueing.Enqueue(decided, arrived, Events.QueueReason.BackendsFull, policy)
-            : new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable));
+            : new Step(decided, new Rejection(arrived.ConnectionId, Events.RejectionReason.NoBackendAvailable) { Client = arrived.Client });
     }
 
     private static Step FailAttempt(BalancerState state, ConnectFailed failed, FoldPolicy policy)
@@ -100,7 +149,7 @@ internal static class BalancerReducer
             var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
             if (retry >= 0)
             {
-                var retried = new LiveConnection(next.Backends[retry].Address, live.Attempt + 1, live.Client, tried, live.Pool);
+                var retried = live with { Backend = next.Backends[retry].Address, Attempt = live.Attempt + 1, Tried = tried };
                 var assigned = Assign(next, failed.ConnectionId, retry, retried);
                 var (settled, drained) = Membership.SettleDrain(assigned.State, failedOn.Address);
                 return assigned with { State = settled, Changes = changes.AddRange(drained) };
@@ -108,7 +157,7 @@ internal static class BalancerReducer
         }
 
         var (left, lastChanges) = Membership.SettleDrain(next, failedOn.Address);
-        return new Step(left, new GiveUp(failed.ConnectionId, index, failedOn, live.Attempt), changes.AddRange(lastChanges));
+        return new Step(left, new GiveUp(failed.ConnectionId, index, failedOn, live.Attempt) { Connection = live }, changes.AddRange(lastChanges));
     }
 
     private static Step Release(BalancerState state, ConnectionEnded released, FoldPolicy policy)
@@ -140,7 +189,7 @@ internal static class BalancerReducer
 
         var releasedFrom = next.Backends[index];
         var (settled, drained) = Membership.SettleDrain(next, releasedFrom.Address);
-        return new Step(settled, new Release(released.ConnectionId, index, releasedFrom), changes.AddRange(drained));
+        return new Step(settled, new Release(released.ConnectionId, index, releasedFrom) { Connection = live }, changes.AddRange(drained));
     }
 
     private static Step Probe(BalancerState state, HealthProbed probed)

@@ -28,6 +28,15 @@ internal sealed record BalancerState(
     /// <summary>The client address each admitted connection counts against, until it leaves the fold.</summary>
     public ImmutableDictionary<long, IPAddress> ClientOf { get; init; } = ImmutableDictionary<long, IPAddress>.Empty;
 
+    /// <summary>Whether the balancer is stopping; from then on each connection that leaves is counted.</summary>
+    public bool Stopping { get; init; }
+
+    /// <summary>While stopping: connections that ended by themselves.</summary>
+    public int FinishedWhileStopping { get; init; }
+
+    /// <summary>While stopping: connections the balancer cut at the deadline.</summary>
+    public int CutWhileStopping { get; init; }
+
     private FrozenDictionary<string, int> _indexByAddress = Index(Backends);
 
     public static BalancerState Create(IEnumerable<BackendOptions> backends, HealthCheckOptions? healthCheck = null) => new(
@@ -56,20 +65,16 @@ internal sealed record BalancerState(
         _indexByAddress = Index(backends),
     };
 
-    /// <summary>A backend made from its options, with its health check's rise and fall (its own, or the default).</summary>
+    /// <summary>
+    /// A backend made from its (validated) options, with its health check's rise and fall (its own, or the
+    /// default). Nothing is parsed: the fold balances by address, weight, limit and pool only.
+    /// </summary>
     public static BackendSnapshot FromOptions(BackendOptions options, HealthCheckOptions defaultHealthCheck)
     {
-        if (!EndPointParser.TryParse(options.Address, allowPortZero: false, out var endPoint, out var error))
-        {
-            throw new ArgumentException($"Backend {error}.", nameof(options));
-        }
-
         var healthCheck = options.HealthCheck ?? defaultHealthCheck;
-        return new BackendSnapshot(options.Address, endPoint, options.Weight, ActiveConnections: 0, TotalConnections: 0)
+        return new BackendSnapshot(options.Address, options.Weight, ActiveConnections: 0, TotalConnections: 0)
         {
             MaxConnections = options.MaxConnections,
-            SendProxy = options.SendProxy,
-            Tls = options.Tls,
             Pool = string.IsNullOrEmpty(options.Pool) ? null : options.Pool,
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,
@@ -82,16 +87,18 @@ internal sealed record BalancerState(
 }
 
 /// <summary>A connection the fold has assigned, until it is released or fails for good.</summary>
+/// <param name="ArrivedAt">When it arrived, for its duration.</param>
 /// <param name="Backend">The address of the backend it is assigned to now (indices move when members leave).</param>
 /// <param name="Attempt">Which attempt that is: 1, then 2 on the first retry, and so on.</param>
 /// <param name="Client">The client's address, kept for the strategy on a retry.</param>
 /// <param name="Tried">Backends (by address) already tried and failed, which a retry skips.</param>
 /// <param name="Pool">The pool its server name routed it to ("" for the default pool); null when nothing is routed.</param>
-internal sealed record LiveConnection(string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried, string? Pool = null);
+internal sealed record LiveConnection(DateTimeOffset ArrivedAt, string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried, string? Pool = null);
 
 /// <summary>A connection waiting in the queue.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="Client">Its client's address, for the strategy when it is placed.</param>
 /// <param name="Reason">What it waits for.</param>
 /// <param name="Pool">The pool it must be placed in, as <see cref="LiveConnection.Pool"/>.</param>
-internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason, string? Pool = null);
+/// <param name="ArrivedAt">When it arrived.</param>
+internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason, string? Pool, DateTimeOffset ArrivedAt);

@@ -17,7 +17,11 @@ public sealed record Assignment(long ConnectionId, int BackendIndex, BackendSnap
 /// <summary>No backend can take the connection: it is closed.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="Reason">Why.</param>
-public sealed record Rejection(long ConnectionId, Events.RejectionReason Reason) : Decision(ConnectionId);
+public sealed record Rejection(long ConnectionId, Events.RejectionReason Reason) : Decision(ConnectionId)
+{
+    /// <summary>The client's address, when known.</summary>
+    public System.Net.EndPoint? Client { get; init; }
+}
 
 /// <summary>
 /// No slot is free (the connection limit is reached, or every backend that serves is full): the
@@ -34,13 +38,21 @@ public sealed record Queued(long ConnectionId, int Position, Events.QueueReason 
 /// <param name="BackendIndex">The last backend tried.</param>
 /// <param name="Backend">That backend, no longer counting this connection.</param>
 /// <param name="Attempts">How many backends were tried.</param>
-public sealed record GiveUp(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempts) : Decision(ConnectionId);
+public sealed record GiveUp(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempts) : Decision(ConnectionId)
+{
+    /// <summary>The connection as the fold held it until now.</summary>
+    internal LiveConnection? Connection { get; init; }
+}
 
 /// <summary>An assigned connection ended and its backend's active count went down.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="BackendIndex">The backend's position in the configured list.</param>
 /// <param name="Backend">The backend, no longer counting this connection.</param>
-public sealed record Release(long ConnectionId, int BackendIndex, BackendSnapshot Backend) : Decision(ConnectionId);
+public sealed record Release(long ConnectionId, int BackendIndex, BackendSnapshot Backend) : Decision(ConnectionId)
+{
+    /// <summary>The connection as the fold held it until now.</summary>
+    internal LiveConnection? Connection { get; init; }
+}
 
 /// <summary>Something changed about a backend as a whole.</summary>
 /// <param name="BackendIndex">The backend's position in the configured list.</param>
@@ -84,11 +96,17 @@ public sealed record SlowStartStep(int BackendIndex, BackendSnapshot Backend, Ti
 public sealed record MembershipChange(int BackendIndex, BackendSnapshot Backend, MembershipChangeKind Kind, TimeSpan? CloseAfter = null)
     : BackendChange(BackendIndex, Backend);
 
-/// <summary>One turn of the fold: the state after an event, the decision about a connection, and backend changes.</summary>
+/// <summary>One turn of the fold: the input folded, the state after it, the decision about a connection, and backend changes.</summary>
 internal readonly record struct Step(BalancerState State, Decision? Decision, ImmutableArray<BackendChange> Changes = default)
 {
     public ImmutableArray<BackendChange> Changes { get; init; } = Changes.IsDefault ? [] : Changes;
 
-    /// <summary>Queued connections this event made room for, placed in queue order.</summary>
+    /// <summary>Queued connections this input made room for, placed in queue order.</summary>
     public ImmutableArray<Assignment> FromQueue { get; init; } = [];
+
+    /// <summary>Connections to cut now (the close deadline of a removed backend passed).</summary>
+    public ImmutableArray<long> Cut { get; init; } = [];
+
+    /// <summary>The input this step folded; null for the fold's starting point.</summary>
+    public BalancerInput? Input { get; init; }
 }

@@ -5,7 +5,7 @@ namespace LoadBalancer.Reactive.Balancing;
 /// <summary>The changes that turn the current members into a desired set.</summary>
 internal static class MembershipDiff
 {
-    public static IEnumerable<BalancerEvent> Compute(IReadOnlyList<BackendSnapshot> current, IReadOnlyList<BackendOptions> desired)
+    public static IEnumerable<BalancerInput> Compute(IReadOnlyList<BackendSnapshot> current, IReadOnlyList<BackendOptions> desired)
     {
         var members = current.ToDictionary(b => b.Address, StringComparer.OrdinalIgnoreCase);
         var wanted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);

@@ -18,10 +18,10 @@ internal static class Queueing
         if (state.Queue.Count >= policy.MaxQueueLength)
         {
             var refused = reason == QueueReason.ConnectionLimit ? RejectionReason.ConnectionLimitReached : RejectionReason.AllBackendsFull;
-            return new Step(state, new Rejection(arrived.ConnectionId, refused));
+            return new Step(state, new Rejection(arrived.ConnectionId, refused) { Client = arrived.Client });
         }
 
-        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName)));
+        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName), arrived.Time));
         return new Step(state with { Queue = queue }, new Queued(arrived.ConnectionId, queue.Count, reason));
     }
 
@@ -30,7 +30,22 @@ internal static class Queueing
         var index = state.Queue.FindIndex(waiter => waiter.ConnectionId == timedOut.ConnectionId);
         return index < 0
             ? new Step(state, null)
-            : new Step(state with { Queue = state.Queue.RemoveAt(index) }, new Rejection(timedOut.ConnectionId, RejectionReason.QueueTimeout));
+            : new Step(state with { Queue = state.Queue.RemoveAt(index) }, new Rejection(timedOut.ConnectionId, RejectionReason.QueueTimeout) { Client = state.Queue[index].Client });
+    }
+
+    /// <summary>
+    /// The balancer's drain deadline passed: the connection at the head of the queue is rejected. One per step
+    /// (a step decides about one connection); the pipeline folds the deadline again while any still waits.
+    /// </summary>
+    public static Step RejectHead(BalancerState state)
+    {
+        if (state.Queue.IsEmpty)
+        {
+            return new Step(state, null);
+        }
+
+        var head = state.Queue[0];
+        return new Step(state with { Queue = state.Queue.RemoveAt(0) }, new Rejection(head.ConnectionId, RejectionReason.BalancerStopping) { Client = head.Client });
     }
 
     /// <summary>Places waiting connections, in order, for as long as there is room; stops at the first that cannot be placed.</summary>
@@ -49,7 +64,7 @@ internal static class Queueing
 
             var waiting = state with { Queue = state.Queue.RemoveAt(0), Decisions = state.Decisions + 1 };
             var assigned = BalancerReducer.Assign(
-                waiting, head.ConnectionId, index, new LiveConnection(state.Backends[index].Address, 1, head.Client, [], head.Pool));
+                waiting, head.ConnectionId, index, new LiveConnection(head.ArrivedAt, state.Backends[index].Address, 1, head.Client, [], head.Pool));
             placed.Add((Assignment)assigned.Decision!);
             state = assigned.State;
         }

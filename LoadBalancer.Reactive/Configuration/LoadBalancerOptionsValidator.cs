@@ -13,13 +13,19 @@ public static class LoadBalancerOptionsValidator
     /// <summary>The largest backend weight accepted.</summary>
     internal const int MaxWeight = 10_000;
 
-    /// <summary>Returns every problem with <paramref name="options"/>; an empty list means they are valid.</summary>
+    /// <summary>
+    /// Returns every problem with <paramref name="options"/>, including certificate and trust files that cannot
+    /// be loaded; an empty list means a balancer can be created with them.
+    /// </summary>
     /// <param name="options">The options to check.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
-    public static IReadOnlyList<string> Validate(LoadBalancerOptions options) => Validate(options, requireListen: true);
+    public static IReadOnlyList<string> Validate(LoadBalancerOptions options) => BalancerModel.TryBuild(options).Errors;
 
-    /// <summary>Returns every problem; <paramref name="requireListen"/> is false for a fold run without sockets.</summary>
-    internal static IReadOnlyList<string> Validate(LoadBalancerOptions options, bool requireListen)
+    /// <summary>
+    /// Every problem found without touching a file (shapes, ranges, names, references between settings);
+    /// <paramref name="requireListen"/> is false for a fold run without sockets.
+    /// </summary>
+    internal static IReadOnlyList<string> ValidateShape(LoadBalancerOptions options, bool requireListen = true)
     {
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
@@ -102,7 +108,7 @@ public static class LoadBalancerOptionsValidator
     /// <exception cref="LoadBalancerOptionsException">The options are invalid.</exception>
     internal static void ThrowIfInvalid(LoadBalancerOptions options, bool requireListen = true)
     {
-        var errors = Validate(options, requireListen);
+        var errors = ValidateShape(options, requireListen);
         if (errors.Count > 0)
         {
             throw new LoadBalancerOptionsException(errors);
@@ -243,9 +249,9 @@ public static class LoadBalancerOptionsValidator
                 errors.Add($"{field}[{i}] '{backend.Address}' has MaxConnections {backend.MaxConnections}; it must be zero (no limit) or positive.");
             }
 
-            if (backend.Tls is { } tls)
+            if (backend.Tls?.ServerName is { } serverName && !IsHostName(serverName))
             {
-                Tls.BackendTls.Settings(tls, backend.Address ?? string.Empty, $"{field}[{i}].Tls", errors);
+                errors.Add($"{field}[{i}].Tls.ServerName '{serverName}' is not a host name.");
             }
 
             if (!Enum.IsDefined(backend.SendProxy))
@@ -412,11 +418,6 @@ public static class LoadBalancerOptionsValidator
         if (tls.Certificate is null && tls.CertificatePath is null && tls.KeyPath is not null)
         {
             errors.Add($"Tls.KeyPath '{tls.KeyPath}' is given without Tls.CertificatePath.");
-        }
-
-        if (tls.Enabled)
-        {
-            Tls.TlsTermination.Create(tls, errors);
         }
 
         if (tls.HandshakeTimeout <= TimeSpan.Zero)

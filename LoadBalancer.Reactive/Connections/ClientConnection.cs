@@ -1,12 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
-using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Relaying;
 using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Connections;
 
-/// <summary>One accepted client connection, from accept to release.</summary>
+/// <summary>One accepted client connection, from accept to release: its socket, its pipe, and its relay.</summary>
 internal sealed class ClientConnection(long id, Socket client, DateTimeOffset acceptedAt)
 {
     private readonly Lock _gate = new();
@@ -33,6 +32,9 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
 
     /// <summary>The listener it was accepted on, as written in the options' Listen.</summary>
     public string? Listener { get; init; }
+
+    /// <summary>The listener's endpoint, as bound.</summary>
+    public EndPoint? ListenerEndPoint { get; init; }
 
     /// <summary>What the client connected to: the listener, or the destination a trusted PROXY header named.</summary>
     public EndPoint? Destination { get; set; } = client.LocalEndPoint;
@@ -77,8 +79,6 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
 
     public DateTimeOffset AcceptedAt { get; } = acceptedAt;
 
-    public BackendSnapshot? Backend { get; set; }
-
     /// <summary>Cancelled when the balancer closes the connection before it has a relay (for the steps before one).</summary>
     public CancellationToken Aborted
     {
@@ -93,11 +93,6 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
 
     /// <summary>Whether the balancer has closed the connection with <see cref="Abort"/>.</summary>
     public bool IsAborted => Volatile.Read(ref _aborted);
-
-    /// <summary>Why the latest attempt could not be relayed (most often: connecting to the backend failed); cleared by a relay.</summary>
-    public RelayFailure? Failure { get; set; }
-
-    public RelayResult Result { get; set; }
 
     /// <summary>Relays between the client and <paramref name="backend"/>; aborts at once if the balancer already has.</summary>
     public Task<RelayResult> Relay(RelayEnd backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout)
@@ -154,8 +149,3 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
         abort?.Cancel();
     }
 }
-
-/// <summary>Why a connection was never relayed.</summary>
-/// <param name="Error">The socket error, or <see cref="SocketError.SocketError"/> for anything else.</param>
-/// <param name="Message">A sentence naming the backend.</param>
-internal sealed record RelayFailure(SocketError Error, string Message);

@@ -100,6 +100,7 @@ internal sealed class BalancerMetrics : IDisposable
         RejectionReason.InvalidProxyHeader => "invalid_proxy_header",
         RejectionReason.FirstByteTimeout => "first_byte_timeout",
         RejectionReason.InvalidClientHello => "invalid_client_hello",
-        _ => "tls_handshake_failed",
+        RejectionReason.TlsHandshakeFailed => "tls_handshake_failed",
+        _ => "balancer_stopping",
     };
 }

@@ -106,7 +106,14 @@ public sealed record BackendMembershipChanged(string Backend, MembershipChangeKi
 /// <param name="Errors">Every problem with the set.</param>
 public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBalancerEvent;
 
-/// <summary>An ejected backend is back.</summary>
+/// <summary>
+/// A discovery source (<see cref="TcpLoadBalancer.FollowBackends"/>, DNS) failed: the balancer stopped following it
+/// and keeps the members it has.
+/// </summary>
+/// <param name="Message">What went wrong.</param>
+public sealed record DiscoveryFailed(string Message) : LoadBalancerEvent;
+
+/// <summary>An ejected backend is back: its ejection ended.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="ByProbe">True when a successful health probe ended the ejection early; false when its time ran out.</param>
 public sealed record BackendEjectionEnded(string Backend, bool ByProbe) : LoadBalancerEvent;
@@ -188,6 +195,9 @@ public enum RejectionReason
 
     /// <summary>The balancer terminates TLS, and the client's handshake failed or did not finish within <c>Tls.HandshakeTimeout</c>.</summary>
     TlsHandshakeFailed,
+
+    /// <summary>The connection was still waiting in the queue when the balancer's drain deadline passed.</summary>
+    BalancerStopping,
 }
 
 /// <summary>What a queued connection waits for.</summary>

@@ -58,6 +58,29 @@ internal sealed class ActiveHealthChecker : IDisposable
         ScheduleNext(backend, options, timer);
     }
 
+    /// <summary>Starts probing the backends that <paramref name="step"/> saw join, and stops probing those that left.</summary>
+    /// <param name="step">A step of the fold.</param>
+    /// <param name="backends">The backends' definitions, for the health check each joins with.</param>
+    public void Follow(in Step step, BackendCatalog backends)
+    {
+        foreach (var change in step.Changes)
+        {
+            if (change is not MembershipChange membership)
+            {
+                continue;
+            }
+
+            if (membership.Kind == Events.MembershipChangeKind.Joined && backends.Find(membership.Backend.Address) is { } joined)
+            {
+                Add(membership.Backend, joined.HealthCheck);
+            }
+            else if (membership.Kind == Events.MembershipChangeKind.Left)
+            {
+                Remove(membership.Backend.Address);
+            }
+        }
+    }
+
     /// <summary>Stops probing a backend that left.</summary>
     public void Remove(string address)
     {

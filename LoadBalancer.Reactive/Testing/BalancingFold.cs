@@ -14,7 +14,7 @@ namespace LoadBalancer.Reactive.Testing;
 /// <example>
 /// <code>
 /// var scheduler = new HistoricalScheduler();
-/// var events = Observable.Timer(TimeSpan.FromSeconds(1), scheduler).Select(_ => (BalancerEvent)new ConnectionArrived(1));
+/// var events = Observable.Timer(TimeSpan.FromSeconds(1), scheduler).Select(_ => (BalancerInput)new ConnectionArrived(1));
 /// BalancingFold.Run(events, backends, LoadBalancingStrategies.RoundRobin)
 ///     .Subscribe(step => Console.WriteLine($"{scheduler.Now}: {step.Decision}"));
 /// scheduler.Start();
@@ -31,7 +31,7 @@ public static class BalancingFold
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The backends or the strategy name are invalid.</exception>
     public static IObservable<BalancingStep> Run(
-        IObservable<BalancerEvent> events, IReadOnlyList<BackendOptions> backends, string strategy, int? randomSeed = null)
+        IObservable<BalancerInput> events, IReadOnlyList<BackendOptions> backends, string strategy, int? randomSeed = null)
     {
         ArgumentNullException.ThrowIfNull(backends);
         ArgumentNullException.ThrowIfNull(strategy);
@@ -47,7 +47,7 @@ public static class BalancingFold
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The backends are invalid.</exception>
     public static IObservable<BalancingStep> Run(
-        IObservable<BalancerEvent> events, IReadOnlyList<BackendOptions> backends, ILoadBalancingStrategy strategy, int? randomSeed = null)
+        IObservable<BalancerInput> events, IReadOnlyList<BackendOptions> backends, ILoadBalancingStrategy strategy, int? randomSeed = null)
     {
         ArgumentNullException.ThrowIfNull(backends);
         ArgumentNullException.ThrowIfNull(strategy);
@@ -67,84 +67,26 @@ public static class BalancingFold
     /// <returns>One step per event, in order: the decision made (if any), backend changes, and every backend's counts after it.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The options are invalid; every problem is listed.</exception>
-    public static IObservable<BalancingStep> Run(IObservable<BalancerEvent> events, LoadBalancerOptions options, IScheduler? scheduler = null)
+    public static IObservable<BalancingStep> Run(IObservable<BalancerInput> events, LoadBalancerOptions options, IScheduler? scheduler = null)
     {
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(options);
         LoadBalancerOptionsValidator.ThrowIfInvalid(options, requireListen: false);
-        return Observable.Create<BalancingStep>(observer =>
-        {
-            // The same serializing stream the socket balancer uses: an event posted from inside a step's
-            // handler (a simulated synchronous failure, an ejection's timer) is folded after it, never inside it.
-            var feed = new SerializingSubject<BalancerEvent>();
-            var strategy = options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy);
-            var initial = BalancerState.Create(options.Backends, options.HealthCheck);
-            var timers = new System.Reactive.Disposables.CompositeDisposable();
-            var output = BalancerPipeline.Run(feed, initial, FoldPolicy.From(options, strategy))
-                .Do(step => ScheduleTimers(step, options, scheduler, feed, timers))
-                .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot(), step.Changes) { FromQueue = step.FromQueue })
-                .Subscribe(observer);
-            // Arrivals are stamped with the scheduler's time (for per-client rates) unless the caller did.
-            var input = events
-                .Select(e => e is ConnectionArrived { Time.Ticks: 0 } arrived && scheduler is not null ? arrived with { Time = scheduler.Now } : e)
-                .Subscribe(feed);
-            return () =>
+        // Inputs are stamped with the scheduler's time (for per-client rates) unless the caller did; the same
+        // feedback loop as a balancer's folds them, with the fold's timers as the only work. Each subscription
+        // gets its own state, random source and (for a named strategy) strategy instance.
+        var stamped = scheduler is null ? events : events.Select(input => input.Time.Ticks == 0 ? input with { Time = scheduler.Now } : input);
+        return Observable.Defer(() =>
             {
-                input.Dispose();
-                output.Dispose();
-                timers.Dispose();
-            };
-        });
-    }
-
-    /// <summary>
-    /// Schedules what <paramref name="step"/> asks to be timed on <paramref name="scheduler"/>: the end of
-    /// every ejection, the next step of every slow start, and the queue timeout of a connection that started waiting.
-    /// </summary>
-    internal static void ScheduleTimers(
-        Step step, LoadBalancerOptions options, IScheduler? scheduler, IObserver<BalancerEvent> feed,
-        System.Reactive.Disposables.CompositeDisposable timers)
-    {
-        if (scheduler is null)
-        {
-            return;
-        }
-
-        foreach (var ejection in step.Changes.OfType<Ejection>())
-        {
-            Post(new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections), ejection.Duration, scheduler, feed, timers);
-        }
-
-        foreach (var ramp in step.Changes.OfType<SlowStartStep>())
-        {
-            if (ramp.NextStepIn is { } due)
-            {
-                Post(new SlowStartTick(ramp.Backend.Address), due, scheduler, feed, timers);
-            }
-        }
-
-        if (step.Decision is Queued queued)
-        {
-            Post(new QueueTimedOut(queued.ConnectionId), options.QueueTimeout, scheduler, feed, timers);
-        }
-    }
-
-    /// <summary>
-    /// Posts <paramref name="event"/> into the fold after <paramref name="due"/>. The timer leaves
-    /// <paramref name="timers"/> when it fires, so a balancer that runs for months does not collect
-    /// one per queued connection; what is left is cancelled when the balancer stops.
-    /// </summary>
-    internal static void Post(
-        BalancerEvent @event, TimeSpan due, IScheduler scheduler, IObserver<BalancerEvent> feed,
-        System.Reactive.Disposables.CompositeDisposable timers)
-    {
-        var timer = new System.Reactive.Disposables.SingleAssignmentDisposable();
-        timers.Add(timer);
-        timer.Disposable = scheduler.Schedule(due, () =>
-        {
-            timers.Remove(timer);
-            feed.OnNext(@event);
-        });
+                var timers = scheduler is null ? null : new FoldTimers(options.QueueTimeout, scheduler);
+                return FeedbackLoop.Run(
+                    stamped,
+                    BalancerState.Create(options.Backends, options.HealthCheck),
+                    FoldPolicy.From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy)),
+                    step => timers?.For(step),
+                    onFault: static _ => { });
+            })
+            .Select(step => new BalancingStep(step.Decision, step.State.ToSnapshot(), step.Changes) { FromQueue = step.FromQueue });
     }
 }
 

@@ -1,7 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
-using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using LoadBalancer.Reactive.Configuration;
@@ -12,18 +11,13 @@ namespace LoadBalancer.Reactive.Tls;
 /// <summary>TLS from the balancer to a backend: validation on by default, a private CA or a client certificate when configured.</summary>
 internal static class BackendTls
 {
-    // Certificates are loaded once per options object, not per connection.
-    private static readonly ConditionalWeakTable<BackendTlsOptions, SslClientAuthenticationOptions> s_contexts = [];
-
-    /// <summary>The handshake settings for a backend, or null with the problems added to <paramref name="errors"/>.</summary>
-    public static SslClientAuthenticationOptions? Settings(BackendTlsOptions options, string address, string field, List<string> errors)
+    /// <summary>
+    /// The handshake settings for a backend, built once when the backend is defined, with its trust store and
+    /// client certificate loaded; problems loading them are added to <paramref name="errors"/>.
+    /// </summary>
+    public static SslClientAuthenticationOptions Settings(BackendTlsOptions options, string address, string field, List<string> errors)
     {
-        var host = Host(address);
-        var serverName = options.ServerName ?? host;
-        if (options.ServerName is { } named && !LoadBalancerOptionsValidator.IsHostName(named))
-        {
-            errors.Add($"{field}.ServerName '{named}' is not a host name.");
-        }
+        var serverName = options.ServerName ?? Host(address);
 
         var roots = options.TrustedCertificates
             ?? (options.TrustedCertificatesPath is { } bundle ? CertificateFiles.LoadBundle(bundle, $"{field}.TrustedCertificatesPath", errors) : null);
@@ -63,9 +57,8 @@ internal static class BackendTls
 
     /// <summary>Handshakes with a connected backend within <paramref name="timeout"/>; throws <see cref="BackendTlsException"/> when it fails.</summary>
     public static async Task<RelayEnd> ConnectAsync(
-        Socket socket, BackendTlsOptions options, string address, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
+        Socket socket, SslClientAuthenticationOptions settings, string address, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
     {
-        var settings = s_contexts.GetValue(options, tls => Settings(tls, address, "Tls", []) ?? throw new InvalidOperationException());
         var gate = new TlsReadGate();
         var ssl = new SslStream(gate.Under(new NetworkStream(socket, ownsSocket: false)), leaveInnerStreamOpen: true);
         using var deadline = new Deadline(timeout, scheduler, aborted);

@@ -2,7 +2,6 @@ using System.Net.Security;
 using System.Reactive.Concurrency;
 using System.Security.Authentication;
 using LoadBalancer.Reactive.Configuration;
-using LoadBalancer.Reactive.Connections;
 using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Tls;
@@ -55,19 +54,22 @@ internal sealed class TlsTermination
     /// fed to TLS twice) and returns the end the relay reads plaintext from, with the server name the client
     /// asked for; or why it failed.
     /// </summary>
-    public async Task<(TlsEnd? End, string? ServerName, string? Error)> AcceptAsync(ClientConnection connection, IScheduler scheduler)
+    /// <param name="raw">The client's socket and the pipe it is read through.</param>
+    /// <param name="scheduler">Times the handshake.</param>
+    /// <param name="aborted">The balancer cutting the connection.</param>
+    public async Task<(TlsEnd? End, string? ServerName, string? Error)> AcceptAsync(
+        Pipelines.Sockets.Unofficial.SocketConnection raw, IScheduler scheduler, CancellationToken aborted)
     {
-        var raw = connection.Pipe();
         var gate = new TlsReadGate();
-        var ssl = new SslStream(gate.Under(new PipeSocketStream(raw.Input, connection.Client)), leaveInnerStreamOpen: true);
-        using var deadline = new Deadline(_timeout, scheduler, connection.Aborted);
+        var ssl = new SslStream(gate.Under(new PipeSocketStream(raw.Input, raw.Socket)), leaveInnerStreamOpen: true);
+        using var deadline = new Deadline(_timeout, scheduler, aborted);
         try
         {
             await ssl.AuthenticateAsServerAsync(_options, deadline.Token).ConfigureAwait(false);
             var name = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName.ToLowerInvariant();
-            return (new TlsEnd(ssl, gate, connection.Client, () => RelayEnd.CloseConnection(raw)), name, null);
+            return (new TlsEnd(ssl, gate, raw.Socket, () => RelayEnd.CloseConnection(raw)), name, null);
         }
-        catch (OperationCanceledException) when (!connection.Aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             ssl.Dispose();
             return (null, null, $"the TLS handshake did not finish within {Durations.Format(_timeout)}");

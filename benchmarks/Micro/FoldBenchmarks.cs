@@ -12,7 +12,7 @@ namespace Micro;
 public class FoldBenchmarks
 {
     private const int Connections = 50_000;
-    private BalancerEvent[] _events = [];
+    private BalancerInput[] _events = [];
     private LoadBalancerOptions _options = new();
 
     [Params(3, 100)]
@@ -28,7 +28,7 @@ public class FoldBenchmarks
         };
 
         // Each connection is released a few arrivals later, so about eight are open at once.
-        var events = new List<BalancerEvent>();
+        var events = new List<BalancerInput>();
         for (var id = 1; id <= Connections; id++)
         {
             events.Add(new ConnectionArrived(id));

@@ -30,7 +30,7 @@ public class StrategyBenchmarks
     {
         _strategy = LoadBalancingStrategies.Create(Strategy);
         _backends = [.. Enumerable.Range(0, Backends).Select(i =>
-            new BackendSnapshot($"10.0.{i / 250}.{(i % 250) + 1}:80", new IPEndPoint(IPAddress.Loopback, 1000 + i), 1 + (i % 3), i % 17, 0))];
+            new BackendSnapshot($"10.0.{i / 250}.{(i % 250) + 1}:80", 1 + (i % 3), i % 17, 0))];
         _clients = [.. Enumerable.Range(0, 1024).Select(i => new IPEndPoint(new IPAddress([100, 64, (byte)(i >> 8), (byte)i]), 40000))];
         _random = new Random(1);
         _decision = 0;

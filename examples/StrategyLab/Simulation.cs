@@ -50,7 +50,7 @@ internal sealed class Simulation
         var wall = Stopwatch.StartNew();
         var scheduler = new HistoricalScheduler(DateTimeOffset.UnixEpoch);
         var workload = new Workload(_options);
-        var input = new Subject<BalancerEvent>();
+        var input = new Subject<BalancerInput>();
         var count = _backends.Length;
         var active = new int[count];
         var peak = new int[count];

@@ -55,10 +55,10 @@ public class FillFirstStrategyTests
                 initialState: 1L,
                 condition: id => id <= 7_200,
                 iterate: id => id + 1,
-                resultSelector: id => (BalancerEvent)new ConnectionArrived(id),
+                resultSelector: id => (BalancerInput)new ConnectionArrived(id),
                 timeSelector: _ => TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()) / 2),
                 scheduler: scheduler);
-        var releases = new Subject<BalancerEvent>();
+        var releases = new Subject<BalancerInput>();
         var violations = 0;
         var steps = 0;
 
@@ -90,7 +90,7 @@ public class FillFirstStrategyTests
     [Fact]
     public void BuiltInStrategiesAreTestedTheSameWay_ByName()
     {
-        var arrivals = Enumerable.Range(1, 7).Select(id => (BalancerEvent)new ConnectionArrived(id)).ToObservable();
+        var arrivals = Enumerable.Range(1, 7).Select(id => (BalancerInput)new ConnectionArrived(id)).ToObservable();
         BackendOptions[] weighted = [new("10.0.0.1:80", weight: 5), new("10.0.0.2:80"), new("10.0.0.3:80")];
 
         var sequence = BalancingFold.Run(arrivals, weighted, LoadBalancingStrategies.WeightedRoundRobin)
@@ -100,6 +100,6 @@ public class FillFirstStrategyTests
         Assert.Equal([0, 0, 1, 0, 2, 0, 0], sequence);
     }
 
-    private static IObservable<BalancerEvent> At(IScheduler scheduler, int second, BalancerEvent @event) =>
+    private static IObservable<BalancerInput> At(IScheduler scheduler, int second, BalancerInput @event) =>
         Observable.Timer(TimeSpan.FromSeconds(second), scheduler).Select(_ => @event);
 }

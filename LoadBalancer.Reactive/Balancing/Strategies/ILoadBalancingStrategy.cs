@@ -5,7 +5,7 @@ namespace LoadBalancer.Reactive.Balancing.Strategies;
 
 /// <summary>
 /// Picks the backend for each new connection. Implement it to balance your own way, and set
-/// <see cref="Configuration.LoadBalancerOptions.CustomStrategy"/> or pass it to <see cref="Testing.BalancingFold.Run(IObservable{BalancerEvent}, IReadOnlyList{Configuration.BackendOptions}, ILoadBalancingStrategy, int?)"/>.
+/// <see cref="Configuration.LoadBalancerOptions.CustomStrategy"/> or pass it to <see cref="Testing.BalancingFold.Run(IObservable{BalancerInput}, IReadOnlyList{Configuration.BackendOptions}, ILoadBalancingStrategy, int?)"/>.
 /// </summary>
 /// <remarks>
 /// The balancer calls <see cref="Pick"/> only inside its fold, one call at a time, so an implementation

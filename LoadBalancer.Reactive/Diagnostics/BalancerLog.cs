@@ -3,14 +3,21 @@ using System.Net.Sockets;
 using LoadBalancer.Reactive.Events;
 using Microsoft.Extensions.Logging;
 
-namespace LoadBalancer.Reactive;
+namespace LoadBalancer.Reactive.Diagnostics;
 
-// What the balancer writes to ILogger: start and stop, backend health and membership, and problems at
-// Information and above; one line per connection event at Debug only, so nothing on the hot path logs
-// at Information.
-public sealed partial class TcpLoadBalancer
+/// <summary>
+/// What the balancer writes to ILogger, from its events: start and stop, backend health and membership, and
+/// problems at Information and above; one line per connection event at Debug only, so nothing on the hot path
+/// logs at Information.
+/// </summary>
+internal sealed partial class BalancerLog(ILogger logger)
 {
-    private void LogEvent(LoadBalancerEvent @event)
+    private readonly ILogger _logger = logger;
+
+    /// <summary>Logs work that failed although it should not (a bug); the balancer carries on without it.</summary>
+    public void WorkFaulted(Exception exception) => Log.WorkFaulted(_logger, exception);
+
+    public void Record(LoadBalancerEvent @event)
     {
         switch (@event)
         {
@@ -37,6 +44,9 @@ public sealed partial class TcpLoadBalancer
                 break;
             case MembershipRejected e:
                 Log.MembershipRejected(_logger, string.Join("; ", e.Errors));
+                break;
+            case DiscoveryFailed e:
+                Log.DiscoveryFailed(_logger, e.Message);
                 break;
             case ConnectionRejected e:
                 Log.Rejected(_logger, e.ConnectionId, e.Client, e.Reason);
@@ -103,11 +113,14 @@ public sealed partial class TcpLoadBalancer
         [LoggerMessage(22, LogLevel.Error, "Accepting on {Listener} failed ({Error}): {Message}; pausing before the next accept")]
         public static partial void AcceptFailed(ILogger logger, EndPoint listener, SocketError error, string message);
 
+        [LoggerMessage(25, LogLevel.Critical, "Balancer work failed unexpectedly; the balancer carries on without it")]
+        public static partial void WorkFaulted(ILogger logger, Exception exception);
+
         [LoggerMessage(23, LogLevel.Error, "An event subscriber threw; the balancer carries on")]
         public static partial void SubscriberFaulted(ILogger logger, Exception exception);
 
-        [LoggerMessage(24, LogLevel.Warning, "Connection from {Peer} closed for want of a valid {What}: {Error}")]
-        public static partial void InvalidPreface(ILogger logger, EndPoint peer, string what, string error);
+        [LoggerMessage(16, LogLevel.Error, "Backend discovery failed and is no longer followed; the members stay as they are: {Message}")]
+        public static partial void DiscoveryFailed(ILogger logger, string message);
 
         [LoggerMessage(30, LogLevel.Debug, "Connection {ConnectionId} accepted from {Client}")]
         public static partial void Accepted(ILogger logger, long connectionId, EndPoint client);

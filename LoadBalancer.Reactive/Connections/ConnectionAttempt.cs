@@ -1,0 +1,155 @@
+using System.Net.Sockets;
+using System.Reactive.Concurrency;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Tls;
+using LoadBalancer.Reactive.Transport;
+
+namespace LoadBalancer.Reactive.Connections;
+
+/// <summary>How connection attempts connect and relay: the balancer's clock and timeouts.</summary>
+/// <param name="Scheduler">Times connects, handshakes and the idle timeout, and stamps the inputs.</param>
+/// <param name="ConnectTimeout">How long a backend may take to accept (and finish its TLS handshake).</param>
+/// <param name="IdleTimeout">How long a relay may carry no bytes; zero for never.</param>
+internal sealed record AttemptSettings(IScheduler Scheduler, TimeSpan ConnectTimeout, TimeSpan IdleTimeout);
+
+/// <summary>
+/// One attempt to serve a connection on the backend the fold assigned it to, as an observable of what the fold must
+/// hear: <see cref="ConnectFailed"/>, or <see cref="ConnectSucceeded"/> then, when the relay is over,
+/// <see cref="ConnectionEnded"/> with its bytes and how it ended. It never fails: every fault becomes one of
+/// those inputs. Disposing it before it has ended cuts the connection (disposing it after, as Merge does once
+/// it completes, changes nothing: a failed connect leaves the client open for the next attempt).
+/// </summary>
+internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefinition backend, AttemptSettings settings)
+    : IObservable<BalancerInput>, IDisposable
+{
+    private int _ended;
+
+    public IDisposable Subscribe(IObserver<BalancerInput> observer)
+    {
+        _ = RunAsync(observer);
+        return this;
+    }
+
+    public void Dispose()
+    {
+        if (Volatile.Read(ref _ended) == 0)
+        {
+            connection.Abort();
+        }
+    }
+
+    private async Task RunAsync(IObserver<BalancerInput> observer)
+    {
+        var scheduler = settings.Scheduler;
+        var connecting = scheduler.Now;
+        Socket? socket = null;
+        RelayEnd backendEnd;
+        try
+        {
+            socket = await BackendConnector.ConnectAsync(backend.EndPoint, settings.ConnectTimeout, scheduler, connection.Aborted).ConfigureAwait(false);
+            if (backend.SendProxy != ProxyProtocolVersion.None)
+            {
+                await SendProxyHeaderAsync(socket).ConfigureAwait(false);
+            }
+
+            backendEnd = backend.Tls is { } tls
+                ? await BackendTls.ConnectAsync(socket, tls, backend.Address, settings.ConnectTimeout, scheduler, connection.Aborted).ConfigureAwait(false)
+                : SocketPipes.PlainBackend(socket);
+        }
+        catch (Exception exception) when ((exception is SocketException or BackendTlsException) && !connection.Aborted.IsCancellationRequested)
+        {
+            // The client stays open while the fold picks another backend (or gives up): nothing has been read
+            // from it yet, so a retry is invisible to it.
+            socket?.Dispose();
+            var detail = exception is SocketException socketError
+                ? new FailureDetail(socketError.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {socketError.Message}")
+                : new FailureDetail(SocketError.SocketError, exception.Message);
+            Complete(observer, new ConnectFailed(connection.Id) { Time = scheduler.Now, Detail = detail });
+            return;
+        }
+        catch (Exception exception)
+        {
+            socket?.Dispose();
+            var stopping = connection.Aborted.IsCancellationRequested;
+            EndUnrelayed(observer, stopping, new FailureDetail(
+                stopping ? SocketError.OperationAborted : SocketError.SocketError,
+                stopping
+                    ? $"Connecting to backend {backend.Address} was cut short: the balancer is stopping"
+                    : $"Connecting to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+            return;
+        }
+
+        observer.OnNext(new ConnectSucceeded(connection.Id, scheduler.Now - connecting) { Time = scheduler.Now });
+        await RelayAsync(observer, backendEnd).ConfigureAwait(false);
+    }
+
+    // Apart from RunAsync so that the state machine every open connection holds while its relay runs keeps
+    // only what the end of the relay needs.
+    private async Task RelayAsync(IObserver<BalancerInput> observer, RelayEnd backendEnd)
+    {
+        BalancerInput ended;
+        try
+        {
+            var result = await connection.Relay(backendEnd, settings.Scheduler, settings.IdleTimeout).ConfigureAwait(false);
+            ended = result.Retriable
+                // Accepted by the kernel but reset before a byte either way (its listener closed with us in the
+                // queue): nothing happened, so the fold may try another backend.
+                ? new ConnectFailed(connection.Id)
+                {
+                    Detail = new FailureDetail(SocketError.ConnectionReset, $"Backend {backend.Address} reset the connection before any byte was exchanged"),
+                }
+                // A backend that resets before saying anything is failing, whatever it did at connect time.
+                : new ConnectionEnded(connection.Id, BackendFailed: result.Reason == CompletionReason.BackendReset && result.BytesFromBackend == 0)
+                {
+                    BytesFromClient = result.BytesFromClient,
+                    BytesFromBackend = result.BytesFromBackend,
+                    Reason = result.Reason,
+                };
+        }
+        catch (Exception exception)
+        {
+            // Nothing above should throw; if something does, the connection still has to end in the fold or
+            // its backend's count would stay up for good.
+            EndUnrelayed(observer, stopping: false, new FailureDetail(
+                SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+            return;
+        }
+
+        Complete(observer, ended with { Time = settings.Scheduler.Now });
+    }
+
+    private void EndUnrelayed(IObserver<BalancerInput> observer, bool stopping, FailureDetail failure)
+    {
+        connection.CloseClient();
+        Complete(observer, new ConnectionEnded(connection.Id)
+        {
+            Time = settings.Scheduler.Now,
+            Reason = stopping ? CompletionReason.Aborted : CompletionReason.BackendReset,
+            Failure = failure,
+        });
+    }
+
+    private void Complete(IObserver<BalancerInput> observer, BalancerInput last)
+    {
+        Volatile.Write(ref _ended, 1);
+        observer.OnNext(last);
+        observer.OnCompleted();
+    }
+
+    // The header goes before any client byte; a backend that fails to take it counts as a failed connect.
+    private async Task SendProxyHeaderAsync(Socket socket)
+    {
+        try
+        {
+            var header = ProxyHeaderWriter.Write(backend.SendProxy, connection.ClientEndPoint, connection.Destination);
+            await socket.SendAsync(header, SocketFlags.None, connection.Aborted).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Reactive.Linq;
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+
+namespace LoadBalancer.Reactive.Connections;
+
+/// <summary>
+/// What the fold's decisions set going for connections: an assignment becomes a <see cref="ConnectionAttempt"/>,
+/// whose inputs flow back into the fold; a rejection or a give-up closes the client; a release (the relay has
+/// closed both sides) lets the connection go; a cut aborts it.
+/// </summary>
+internal sealed class ConnectionWork(ConnectionRegistry registry, BackendCatalog backends, AttemptSettings settings)
+{
+    /// <summary>The work a step sets going, as an observable of the inputs it will produce; null when none.</summary>
+    public IObservable<BalancerInput>? For(in Step step)
+    {
+        IObservable<BalancerInput>? work = null;
+        switch (step.Decision)
+        {
+            case Assignment assignment:
+                work = Attempt(assignment);
+                break;
+            case Rejection or GiveUp:
+                registry.Find(step.Decision.ConnectionId)?.CloseClient();
+                registry.Remove(step.Decision.ConnectionId);
+                break;
+            case Release release:
+                registry.Remove(release.ConnectionId);
+                break;
+        }
+
+        foreach (var id in step.Cut)
+        {
+            registry.Abort(id);
+        }
+
+        foreach (var placed in step.FromQueue)
+        {
+            work = work is null ? Attempt(placed) : work.Merge(Attempt(placed));
+        }
+
+        // The drain deadline rejects one queued connection per step: fold it again while any still waits.
+        if (step.Input is StopDeadlinePassed && !step.State.Queue.IsEmpty)
+        {
+            work = Observable.Return<BalancerInput>(new StopDeadlinePassed { Time = settings.Scheduler.Now });
+        }
+
+        return work;
+    }
+
+    private IObservable<BalancerInput> Attempt(Assignment assignment)
+    {
+        // A connection is registered before it arrives and a backend defined before it joins, so neither lookup
+        // fails; if one did, the backend's count must not stay up for a connection nobody will relay.
+        if (registry.Find(assignment.ConnectionId) is not { } connection || backends.Find(assignment.Backend.Address) is not { } backend)
+        {
+            return Observable.Return<BalancerInput>(new ConnectionEnded(assignment.ConnectionId) { Time = settings.Scheduler.Now });
+        }
+
+        return new ConnectionAttempt(connection, backend, settings);
+    }
+}
