@@ -46,6 +46,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private readonly ConnectionRegistry _connections = new();
     private readonly ISubject<BalancerInput> _commands = Subject.Synchronize(new Subject<BalancerInput>());
     private readonly Subject<System.Reactive.Unit> _stopAccepting = new();
+    private readonly Subject<BalancerInput> _inputLog = new();
     private readonly FoldTimers _timers;
     private readonly ConnectionWork _work;
     private readonly Arrivals _arrivals;
@@ -54,6 +55,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private readonly StatisticsRecorder _statistics = new();
     private readonly BalancerLog _log;
     private readonly EventPublisher _publisher;
+    private readonly MembershipCommands _membership;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile BalancerState _state;
@@ -89,6 +91,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _metrics = new BalancerMetrics(() => Snapshot);
         _log = new BalancerLog((ILogger?)logger ?? NullLogger.Instance);
         _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
+        _membership = new MembershipCommands(_backends, options.HealthCheck, () => _state.Backends, Post);
         _arrivals = new Arrivals(_model, _connections, _scheduler, (ILogger?)logger ?? NullLogger.Instance);
     }
 
@@ -126,6 +129,9 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
 
     /// <summary>Timers waiting to fire (ejections, slow start, queue timeouts, removal deadlines).</summary>
     internal int PendingTimers => _timers.Pending;
+
+    /// <summary>Every input the fold folds, in the order it folds them (hot), for tests that replay the balancer.</summary>
+    internal IObservable<BalancerInput> InputLog => _inputLog;
 
     /// <summary>Client connections the balancer holds right now: reading their preface, queued, connecting or relayed.</summary>
     internal int OpenConnections => _connections.Count;
@@ -184,7 +190,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
             .TakeUntil(_stopAccepting)
             .Merge();
         var steps = FeedbackLoop.Run(arrivals.Merge(_commands), _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted).Publish();
-        var publishing = steps.Do(step => _state = step.State).SelectMany(EventProjection.Project)
+        var publishing = steps.Do(Folded).SelectMany(EventProjection.Project)
             .Subscribe(_publisher);
         var discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
             ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))
@@ -254,17 +260,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <param name="backend">The backend, validated as configured backends are.</param>
     /// <exception cref="ArgumentNullException"><paramref name="backend"/> is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The backend is invalid, or already a member; the message says which.</exception>
-    public void AddBackend(BackendOptions backend)
-    {
-        ArgumentNullException.ThrowIfNull(backend);
-        Define([backend], "Backend");
-        if (Find(backend.Address) is { Draining: false })
-        {
-            throw new LoadBalancerOptionsException([$"Backend '{backend.Address}' is already a member."]);
-        }
-
-        Post(new AddBackend(backend));
-    }
+    public void AddBackend(BackendOptions backend) => _membership.Add(backend);
 
     /// <summary>
     /// Removes a backend: it takes no new connections, and leaves once its open connections have ended
@@ -273,41 +269,19 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <param name="address">The backend's address, as configured.</param>
     /// <param name="closeAfter">When set, connections still open this long after the removal are closed.</param>
     /// <exception cref="ArgumentException">No backend has that address.</exception>
-    public void RemoveBackend(string address, TimeSpan? closeAfter = null)
-    {
-        ThrowIfUnknown(address);
-        if (closeAfter is { } deadline && deadline < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(closeAfter), closeAfter, "closeAfter must not be negative.");
-        }
-
-        Post(new RemoveBackend(address, closeAfter));
-    }
+    public void RemoveBackend(string address, TimeSpan? closeAfter = null) => _membership.Remove(address, closeAfter);
 
     /// <summary>Drains a backend: it takes no new connections and its open ones finish. Add it again to resume it.</summary>
     /// <param name="address">The backend's address, as configured.</param>
     /// <exception cref="ArgumentException">No backend has that address.</exception>
-    public void DrainBackend(string address)
-    {
-        ThrowIfUnknown(address);
-        Post(new DrainBackend(address));
-    }
+    public void DrainBackend(string address) => _membership.Drain(address);
 
     /// <summary>Changes a backend's weight; new connections follow it at once.</summary>
     /// <param name="address">The backend's address, as configured.</param>
     /// <param name="weight">The new weight, 0 to 10,000.</param>
     /// <exception cref="ArgumentException">No backend has that address.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The weight is outside 0-10,000.</exception>
-    public void SetWeight(string address, int weight)
-    {
-        ThrowIfUnknown(address);
-        if (weight is < 0 or > LoadBalancerOptionsValidator.MaxWeight)
-        {
-            throw new ArgumentOutOfRangeException(nameof(weight), weight, $"Backend '{address}' weight must be 0-{LoadBalancerOptionsValidator.MaxWeight}.");
-        }
-
-        Post(new ReweightBackend(address, weight));
-    }
+    public void SetWeight(string address, int weight) => _membership.SetWeight(address, weight);
 
     /// <summary>
     /// Makes the members exactly <paramref name="backends"/>: new ones join, missing ones are removed
@@ -315,15 +289,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// </summary>
     /// <param name="backends">Every backend that should be a member.</param>
     /// <exception cref="LoadBalancerOptionsException">The set is invalid; every problem is listed.</exception>
-    public void UpdateBackends(IReadOnlyList<BackendOptions> backends)
-    {
-        ArgumentNullException.ThrowIfNull(backends);
-        Define(backends, "Backends");
-        foreach (var change in MembershipDiff.Compute(Snapshot.Backends, backends))
-        {
-            Post(change);
-        }
-    }
+    public void UpdateBackends(IReadOnlyList<BackendOptions> backends) => _membership.Update(backends);
 
     /// <summary>
     /// Follows a stream of backend sets from your own service discovery: each set is applied as by
@@ -333,26 +299,17 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// </summary>
     /// <param name="backendSets">Every set of backends, as it changes.</param>
     /// <returns>Dispose to stop following.</returns>
-    public IDisposable FollowBackends(IObservable<IReadOnlyList<BackendOptions>> backendSets)
-    {
-        ArgumentNullException.ThrowIfNull(backendSets);
-        return backendSets.Subscribe(
-            set =>
-            {
-                try
-                {
-                    UpdateBackends(set);
-                }
-                catch (LoadBalancerOptionsException exception)
-                {
-                    Post(new BackendSetRefused(exception.Errors));
-                }
-            },
-            error => Post(new DiscoveryErrored(error.Message)));
-    }
+    public IDisposable FollowBackends(IObservable<IReadOnlyList<BackendOptions>> backendSets) => _membership.Follow(backendSets);
 
     // Every input from outside the fold's own work enters here, stamped with the time it happened.
     private void Post(BalancerInput input) => _commands.OnNext(input.Time.Ticks == 0 ? input with { Time = _scheduler.Now } : input);
+
+    // The state hosts read (Snapshot) moves on before the step's events are published; the input goes to the log.
+    private void Folded(Step step)
+    {
+        _state = step.State;
+        _inputLog.OnNext(step.Input!);
+    }
 
     // What a step sets going: probes for backends that joined, its timers, and its connections' work.
     private IObservable<BalancerInput>? Work(Step step)
@@ -367,32 +324,4 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
 
     private void OnAcceptFailed(Socket listener, SocketException error) =>
         Post(new AcceptErrored(listener.LocalEndPoint ?? new IPEndPoint(IPAddress.None, 0), new FailureDetail(error.SocketErrorCode, error.Message)));
-
-    // Validates backends as configured ones are (refusing a bad address here, before the fold sees it), and
-    // defines them (TLS files loaded once) for the connections that will reach them.
-    private void Define(IReadOnlyList<BackendOptions> backends, string field)
-    {
-        var errors = LoadBalancerOptionsValidator.ValidateBackends(backends, field).ToList();
-        var definitions = errors.Count > 0
-            ? []
-            : backends.Select((backend, i) => BalancerModel.Define(backend, _model.Options.HealthCheck, $"{field}[{i}]", errors)).ToList();
-        if (errors.Count > 0)
-        {
-            throw new LoadBalancerOptionsException(errors);
-        }
-
-        definitions.ForEach(_backends.Put);
-    }
-
-    private BackendSnapshot? Find(string address) =>
-        Snapshot.Backends.FirstOrDefault(backend => string.Equals(backend.Address, address, StringComparison.OrdinalIgnoreCase));
-
-    private void ThrowIfUnknown(string address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (Find(address) is null)
-        {
-            throw new ArgumentException($"No backend '{address}' is a member.", nameof(address));
-        }
-    }
 }

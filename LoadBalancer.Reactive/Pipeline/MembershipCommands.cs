@@ -1,0 +1,111 @@
+using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
+
+namespace LoadBalancer.Reactive.Pipeline;
+
+/// <summary>
+/// The operator's membership calls, checked before they become fold inputs: a backend is validated as configured
+/// ones are and defined (its address parsed, its TLS files loaded once) here, so the fold never meets a bad one.
+/// </summary>
+/// <param name="backends">Where new backends' definitions go, for the connections that will reach them.</param>
+/// <param name="defaultHealthCheck">The health check of backends that do not set their own.</param>
+/// <param name="members">The members now (the fold's latest snapshot).</param>
+/// <param name="post">Posts an input into the fold.</param>
+internal sealed class MembershipCommands(
+    BackendCatalog backends, HealthCheckOptions defaultHealthCheck, Func<IReadOnlyList<BackendSnapshot>> members, Action<BalancerInput> post)
+{
+    public void Add(BackendOptions backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        Define([backend], "Backend");
+        if (Find(backend.Address) is { Draining: false })
+        {
+            throw new LoadBalancerOptionsException([$"Backend '{backend.Address}' is already a member."]);
+        }
+
+        post(new AddBackend(backend));
+    }
+
+    public void Remove(string address, TimeSpan? closeAfter)
+    {
+        ThrowIfUnknown(address);
+        if (closeAfter is { } deadline && deadline < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(closeAfter), closeAfter, "closeAfter must not be negative.");
+        }
+
+        post(new RemoveBackend(address, closeAfter));
+    }
+
+    public void Drain(string address)
+    {
+        ThrowIfUnknown(address);
+        post(new DrainBackend(address));
+    }
+
+    public void SetWeight(string address, int weight)
+    {
+        ThrowIfUnknown(address);
+        if (weight is < 0 or > LoadBalancerOptionsValidator.MaxWeight)
+        {
+            throw new ArgumentOutOfRangeException(nameof(weight), weight, $"Backend '{address}' weight must be 0-{LoadBalancerOptionsValidator.MaxWeight}.");
+        }
+
+        post(new ReweightBackend(address, weight));
+    }
+
+    public void Update(IReadOnlyList<BackendOptions> set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        Define(set, "Backends");
+        foreach (var change in MembershipDiff.Compute(members(), set))
+        {
+            post(change);
+        }
+    }
+
+    /// <summary>Applies each set as <see cref="Update"/> does; an invalid set is refused, a failing source reported.</summary>
+    public IDisposable Follow(IObservable<IReadOnlyList<BackendOptions>> sets)
+    {
+        ArgumentNullException.ThrowIfNull(sets);
+        return sets.Subscribe(
+            set =>
+            {
+                try
+                {
+                    Update(set);
+                }
+                catch (LoadBalancerOptionsException exception)
+                {
+                    post(new BackendSetRefused(exception.Errors));
+                }
+            },
+            error => post(new DiscoveryErrored(error.Message)));
+    }
+
+    private void Define(IReadOnlyList<BackendOptions> set, string field)
+    {
+        var errors = LoadBalancerOptionsValidator.ValidateBackends(set, field).ToList();
+        var definitions = errors.Count > 0
+            ? []
+            : set.Select((backend, i) => BalancerModel.Define(backend, defaultHealthCheck, $"{field}[{i}]", errors)).ToList();
+        if (errors.Count > 0)
+        {
+            throw new LoadBalancerOptionsException(errors);
+        }
+
+        definitions.ForEach(backends.Put);
+    }
+
+    private BackendSnapshot? Find(string address) =>
+        members().FirstOrDefault(backend => string.Equals(backend.Address, address, StringComparison.OrdinalIgnoreCase));
+
+    private void ThrowIfUnknown(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (Find(address) is null)
+        {
+            throw new ArgumentException($"No backend '{address}' is a member.", nameof(address));
+        }
+    }
+}
