@@ -44,6 +44,7 @@ internal static class EventPrinter
             ConnectionRejected e => $"#{e.ConnectionId} REJECTED from {e.Client}: {e.Reason}",
             ConnectionQueued e => $"#{e.ConnectionId} waits in the queue at place {e.Position} ({e.Reason})",
             AcceptFailed e => $"accept failed on {e.Listener}: {e.Message}",
+            DiscoveryFailed e => $"backend discovery FAILED and is no longer followed: {e.Message}",
             SubscriberFaulted e => $"an event subscriber threw: {e.Exception.Message}",
             EventsDropped e => $"{e.Count} event(s) dropped: the printer fell behind",
             _ => @event.ToString(),
