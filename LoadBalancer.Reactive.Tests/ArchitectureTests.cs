@@ -14,7 +14,8 @@ namespace LoadBalancer.Reactive.Tests;
 public partial class ArchitectureTests
 {
     private const string Root = "LoadBalancer.Reactive.";
-    private const int FacadeMaxLines = 300;
+    // Lines other than XML doc comments: the public API's documentation lives on the facade and is not wiring.
+    private const int FacadeMaxLines = 250;
 
     // Read once: every rule selects from the same compiled library.
     private static readonly Types s_library = Types.InAssembly(typeof(TcpLoadBalancer).Assembly);
@@ -40,7 +41,7 @@ public partial class ArchitectureTests
             "the fold is pure code that a test drives in virtual time, without streams", StreamTypeNames());
     }
 
-    [Fact(Skip = "Enabled when the facade rewrite lands: today TcpLoadBalancer is about 1,000 lines over four partial files.")]
+    [Fact]
     public void Facade_Source_IsOneShortFile()
     {
         var library = Path.Combine(ReadmeTests.RepositoryRoot(), "LoadBalancer.Reactive");
@@ -48,7 +49,7 @@ public partial class ArchitectureTests
             .Select(file => Path.GetRelativePath(library, file))
             .Where(file => !IsBuildOutput(file) && FacadeDeclaration().IsMatch(File.ReadAllText(Path.Combine(library, file))))
             .Order(StringComparer.Ordinal)
-            .Select(file => (File: file, Lines: File.ReadAllLines(Path.Combine(library, file)).Length))
+            .Select(file => (File: file, Lines: File.ReadAllLines(Path.Combine(library, file)).Count(line => !line.TrimStart().StartsWith("///", StringComparison.Ordinal))))
             .ToList();
 
         // Both problems at once, so whoever shortens the facade sees everything that is left to do.
@@ -62,7 +63,7 @@ public partial class ArchitectureTests
         var lines = files.Sum(f => f.Lines);
         if (lines > FacadeMaxLines)
         {
-            problems.Add($"TcpLoadBalancer has {lines} lines, at most {FacadeMaxLines} allowed: the facade wires the pipeline; " +
+            problems.Add($"TcpLoadBalancer has {lines} lines besides doc comments, at most {FacadeMaxLines} allowed: the facade wires the pipeline; " +
                 "decisions belong in the fold or the connection's room.");
         }
 
