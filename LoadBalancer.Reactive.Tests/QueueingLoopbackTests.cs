@@ -1,6 +1,7 @@
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests;
 

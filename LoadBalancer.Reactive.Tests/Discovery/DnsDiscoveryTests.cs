@@ -4,6 +4,7 @@ using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Discovery;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Discovery;
 

@@ -4,6 +4,7 @@ using System.Text;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Health;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Health;
 

@@ -5,6 +5,7 @@ using LoadBalancer.Reactive.Connections;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Preface;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Preface;
 

@@ -6,6 +6,7 @@ using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Preface;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using LoadBalancer.Reactive.Transport;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Preface;
 

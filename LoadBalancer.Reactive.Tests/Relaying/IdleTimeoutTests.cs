@@ -3,6 +3,7 @@ using System.Text;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Relaying;
 

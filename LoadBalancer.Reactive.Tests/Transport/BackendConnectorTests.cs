@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using LoadBalancer.Reactive.Transport;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Transport;
 
