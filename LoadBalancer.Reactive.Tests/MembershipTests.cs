@@ -10,6 +10,7 @@ using Microsoft.Reactive.Testing;
 namespace LoadBalancer.Reactive.Tests;
 
 /// <summary>Changing a running balancer's backends over loopback, without dropping a connection.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class MembershipTests
 {
     [Fact]

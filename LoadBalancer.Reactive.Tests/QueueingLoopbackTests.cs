@@ -7,6 +7,7 @@ namespace LoadBalancer.Reactive.Tests;
 
 /// <summary>The connection limit under a real burst of connection attempts on loopback.</summary>
 [Collection(nameof(RealTimeCollection))]
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class QueueingLoopbackTests
 {
     [Fact]

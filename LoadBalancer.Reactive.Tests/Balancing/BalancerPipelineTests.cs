@@ -8,6 +8,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>The fold driven by scripted timelines in virtual time: no sockets, no waiting.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class BalancerPipelineTests
 {
     private readonly TestScheduler _scheduler = new();

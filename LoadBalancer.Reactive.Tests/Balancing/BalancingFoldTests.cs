@@ -14,6 +14,7 @@ using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>The public fold, as a user testing a strategy drives it: a timeline on virtual time, no sockets.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class BalancingFoldTests
 {
     private static readonly BackendOptions[] s_three =

@@ -13,6 +13,7 @@ using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Access rules and per-client limits in the fold, as timelines in virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ClientAdmissionFoldTests
 {
     private const string A = "10.0.0.1:80";

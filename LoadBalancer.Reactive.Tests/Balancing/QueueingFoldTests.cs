@@ -11,6 +11,7 @@ using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Connection limits and the wait queue in the fold, as timelines in virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class QueueingFoldTests
 {
     private const string A = "10.0.0.1:80";

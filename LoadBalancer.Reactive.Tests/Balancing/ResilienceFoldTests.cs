@@ -14,6 +14,7 @@ using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Health, ejection and retries in the fold, as timelines in virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ResilienceFoldTests
 {
     private const string A = "10.0.0.1:80";

@@ -10,6 +10,7 @@ namespace LoadBalancer.Reactive.Tests.Balancing;
 /// The fold's serializing stream as a subject, on timelines the way Rx.NET tests its subjects: a hot source
 /// fed into it from tick 200, an observer subscribed (and disposed) at set ticks, its recorded messages asserted.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class SerializingSubjectTests : ReactiveTest
 {
     private readonly TestScheduler _scheduler = new();

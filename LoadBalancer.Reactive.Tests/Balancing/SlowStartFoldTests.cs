@@ -12,6 +12,7 @@ using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Slow start in the fold, in virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class SlowStartFoldTests
 {
     private const string A = "10.0.0.1:80";

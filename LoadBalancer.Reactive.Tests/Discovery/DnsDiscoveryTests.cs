@@ -8,6 +8,7 @@ using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Discovery;
 
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class DnsDiscoveryTests
 {
     private static readonly TimeSpan s_every = TimeSpan.FromSeconds(10);

@@ -10,6 +10,7 @@ using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 namespace LoadBalancer.Reactive.Tests.Health;
 
 /// <summary>When probes run and what is reported, in virtual time with a stand-in probe.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ActiveHealthCheckerTests
 {
     private static readonly HealthCheckOptions s_everyTwoSeconds = new() { Interval = TimeSpan.FromSeconds(2) };

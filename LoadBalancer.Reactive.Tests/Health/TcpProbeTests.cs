@@ -9,6 +9,7 @@ using Microsoft.Reactive.Testing;
 namespace LoadBalancer.Reactive.Tests.Health;
 
 /// <summary>One probe against real loopback servers.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class TcpProbeTests
 {
     private static readonly HealthCheckOptions s_connectOnly = new() { Timeout = TimeSpan.FromSeconds(5) };

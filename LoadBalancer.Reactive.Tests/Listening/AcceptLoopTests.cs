@@ -12,6 +12,7 @@ namespace LoadBalancer.Reactive.Tests.Listening;
 /// has run out, as an idle listener does. Clients are strings; the loop does not care what it accepts.
 /// (The socket overload runs under every loopback test of the balancer.)
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class AcceptLoopTests : ReactiveTest
 {
     private static readonly long s_disposed = Seconds(60);

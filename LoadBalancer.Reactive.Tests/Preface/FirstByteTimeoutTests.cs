@@ -10,6 +10,7 @@ using Microsoft.Reactive.Testing;
 namespace LoadBalancer.Reactive.Tests.Preface;
 
 /// <summary>The first-byte timeout: its clock in virtual time, and its effect over real sockets.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class FirstByteTimeoutTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.Reactive.Testing;
 namespace LoadBalancer.Reactive.Tests.Relaying;
 
 /// <summary>The relay's idle timeout: real sockets, virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class IdleTimeoutTests
 {
     private static readonly TimeSpan s_idle = TimeSpan.FromSeconds(10);

@@ -6,6 +6,7 @@ using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Transport;
 
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class BackendConnectorTests
 {
     [Fact]

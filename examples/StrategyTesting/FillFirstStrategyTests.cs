@@ -14,6 +14,8 @@ namespace StrategyTesting;
 /// releases on Microsoft.Reactive.Testing's <see cref="TestScheduler"/>, the way Rx operators are tested.
 /// No sockets, no waiting: a simulated hour takes milliseconds. Its ticks are <see cref="TimeSpan"/> ticks.
 /// </summary>
+// Virtual time only, no sockets: the repository's fast tests, run alone with --filter Category=VirtualTime.
+[Trait("Category", "VirtualTime")]
 public class FillFirstStrategyTests : ReactiveTest
 {
     private static readonly BackendOptions[] s_backends =
