@@ -20,7 +20,7 @@ public class SerializingSubjectTests : ReactiveTest
     public SerializingSubjectTests() => _results = _scheduler.CreateObserver<int>();
 
     [Fact]
-    public void Never_DeliversNothing()
+    public void Subscribe_SourceThatNeverEmits_DeliversNothing()
     {
         var source = Feed(OnNext(150, 1));
         SubscribeAt(200);
@@ -32,7 +32,7 @@ public class SerializingSubjectTests : ReactiveTest
     }
 
     [Fact]
-    public void Empty_DeliversTheEnd()
+    public void OnCompleted_OfAnEmptySource_IsDelivered()
     {
         Feed(OnCompleted<int>(250));
         SubscribeAt(200);
