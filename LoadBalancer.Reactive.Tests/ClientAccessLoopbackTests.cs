@@ -10,6 +10,7 @@ namespace LoadBalancer.Reactive.Tests;
 /// Access rules and per-client limits over real sockets, with clients on different 127.x source
 /// addresses (all of 127.0.0.0/8 is loopback on Linux).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class ClientAccessLoopbackTests
 {
     private static readonly IPAddress s_second = IPAddress.Parse("127.0.0.2");

@@ -5,10 +5,12 @@ using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests;
 
 /// <summary>Changing a running balancer's backends over loopback, without dropping a connection.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class MembershipTests
 {
     [Fact]

@@ -1,11 +1,13 @@
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests;
 
 /// <summary>The connection limit under a real burst of connection attempts on loopback.</summary>
 [Collection(nameof(RealTimeCollection))]
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class QueueingLoopbackTests
 {
     [Fact]

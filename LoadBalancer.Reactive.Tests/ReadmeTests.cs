@@ -1,6 +1,7 @@
 namespace LoadBalancer.Reactive.Tests;
 
 /// <summary>Keeps the README honest: its embedding snippet is the example that the build compiles.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ReadmeTests
 {
     [Fact]
@@ -20,6 +21,14 @@ public class ReadmeTests
 
         Assert.Contains("dotnet run --project examples/Quickstart", readme, StringComparison.Ordinal);
         Assert.Contains("dotnet test LoadBalancer.sln", readme, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Readme_ShowsHowToRunTheFastTestsAlone()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+
+        Assert.Contains($"dotnet test LoadBalancer.sln --filter {TestCategories.Name}={TestCategories.VirtualTime}", readme, StringComparison.Ordinal);
     }
 
     internal static string RepositoryRoot()

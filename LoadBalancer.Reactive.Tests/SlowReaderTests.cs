@@ -13,6 +13,7 @@ namespace LoadBalancer.Reactive.Tests;
 /// Runs alone, so the process's memory is this test's.
 /// </summary>
 [Collection(nameof(RealTimeCollection))]
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class SlowReaderTests(ITestOutputHelper output)
 {
     private const int Block = 64 * 1024;

@@ -7,6 +7,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 
 namespace LoadBalancer.Reactive.Tests;
 
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class TcpLoadBalancerTests
 {
     [Fact]

@@ -1,30 +1,30 @@
-using System.Reactive.Linq;
+using System.Reactive;
 using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>The fold driven by scripted timelines in virtual time: no sockets, no waiting.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class BalancerPipelineTests
 {
     private readonly TestScheduler _scheduler = new();
     private readonly SerializingSubject<BalancerInput> _feed = new();
-    private readonly List<(long Tick, string Decision, int[] Active)> _recorded = [];
 
     [Fact]
     public void Run_ScriptedTimeline_GivesExactLeastConnectionDecisions()
     {
         // Three backends a, b, c. Connections 1-3 fill one each; 2 ends, so 4 must go to b;
         // 1 and 3 end, so 5 and 6 go to a and c, the two idle backends, in rotation.
-        Script(
-            (100, Arrive(1)), (200, Arrive(2)), (300, Arrive(3)),
-            (400, Release(2)), (500, Arrive(4)),
-            (600, Release(1)), (700, Release(3)), (800, Arrive(5)), (900, Arrive(6)));
+        var events = _scheduler.CreateHotObservable(
+            OnNext(100, Arrive(1)), OnNext(200, Arrive(2)), OnNext(300, Arrive(3)),
+            OnNext(400, Release(2)), OnNext(500, Arrive(4)),
+            OnNext(600, Release(1)), OnNext(700, Release(3)), OnNext(800, Arrive(5)), OnNext(900, Arrive(6)));
 
-        Record(State(3));
-        _scheduler.Start();
+        var results = Start(events, State(3));
 
         Assert.Equal(
             [
@@ -32,85 +32,106 @@ public class BalancerPipelineTests
                 (400, "release", [1, 0, 1]), (500, "b", [1, 1, 1]),
                 (600, "release", [0, 1, 1]), (700, "release", [0, 1, 0]), (800, "c", [0, 1, 1]), (900, "a", [1, 1, 1]),
             ],
-            _recorded.Select(r => (r.Tick, r.Decision, r.Active)).ToList(),
+            Decisions(results),
             new TimelineComparer());
+        Assert.Equal([ReactiveTest.Subscribe(Subscribed, Disposed)], events.Subscriptions);
     }
 
     [Fact]
     public void Run_Ties_RotateInsteadOfAlwaysTakingTheFirst()
     {
         // Each connection ends before the next arrives, so every decision is a three-way tie.
-        for (var id = 1; id <= 6; id++)
-        {
-            Script((id * 100, Arrive(id)), ((id * 100) + 50, Release(id)));
-        }
+        var events = _scheduler.CreateHotObservable([.. Enumerable.Range(1, 6)
+            .SelectMany(id => new[] { OnNext(id * 100, Arrive(id)), OnNext((id * 100) + 50, Release(id)) })]);
 
-        Record(State(3));
-        _scheduler.Start();
+        var results = Start(events, State(3));
 
-        Assert.Equal("abcabc", string.Concat(_recorded.Where(r => r.Decision != "release").Select(r => r.Decision)));
+        Assert.Equal("abcabc", string.Concat(Decisions(results).Where(r => r.Decision != "release").Select(r => r.Decision)));
     }
 
     [Fact]
     public void Run_CompletionForUnknownConnection_IsIgnored()
     {
-        Script((100, Arrive(1)), (200, Release(99)), (300, Arrive(2)));
+        var events = _scheduler.CreateHotObservable(OnNext(100, Arrive(1)), OnNext(200, Release(99)), OnNext(300, Arrive(2)));
 
-        Record(State(2));
-        _scheduler.Start();
+        var decisions = Decisions(Start(events, State(2)));
 
-        Assert.Equal(["a", "b"], _recorded.Select(r => r.Decision));
-        Assert.Equal([1, 1], _recorded[^1].Active);
+        Assert.Equal(["a", "b"], decisions.Select(r => r.Decision));
+        Assert.Equal([1, 1], decisions[^1].Active);
     }
 
     [Fact]
     public void Run_NoBackendAvailable_Rejects()
     {
-        Script((100, Arrive(1)));
+        var events = _scheduler.CreateHotObservable(OnNext(100, Arrive(1)));
 
-        Record(State(0));
-        _scheduler.Start();
+        var results = Start(events, State(0));
 
-        Assert.Equal([(100L, "-")], _recorded.Select(r => (r.Tick, r.Decision)));
+        Assert.Equal([(100L, "-")], Decisions(results).Select(r => (r.Tick, r.Decision)));
     }
 
     [Fact]
     public void Run_DisposedMidStream_DecidesNothingAfterwards()
     {
-        Script((100, Arrive(1)), (200, Arrive(2)), (400, Arrive(3)), (500, Arrive(4)));
+        var events = _scheduler.CreateHotObservable(OnNext(100, Arrive(1)), OnNext(200, Arrive(2)), OnNext(400, Arrive(3)), OnNext(500, Arrive(4)));
 
-        var subscription = Record(State(2));
-        _scheduler.At(300, subscription.Dispose);
-        _scheduler.Start();
+        var results = Start(events, State(2), disposed: 300);
 
-        Assert.Equal([100L, 200L], _recorded.Select(r => r.Tick));
+        Assert.Equal([100L, 200L], Decisions(results).Select(r => r.Tick));
+        Assert.Equal([ReactiveTest.Subscribe(Subscribed, 300)], events.Subscriptions);
+    }
+
+    // The family of cases Rx.NET gives every operator: never, empty, one, error, dispose (above), on
+    // ReactiveTest's default timeline (subscribed at 200, disposed at 1000).
+
+    [Fact]
+    public void Run_Never_DecidesNothingAndStaysSubscribed()
+    {
+        var events = _scheduler.CreateHotObservable(OnNext(150, Arrive(1)));
+
+        var results = _scheduler.Start(() => BalancerPipeline.Run(events, State(2), Policy()));
+
+        Assert.Empty(results.Messages);
+        Assert.Equal([ReactiveTest.Subscribe(200, 1000)], events.Subscriptions);
     }
 
     [Fact]
-    public void Run_NeverAndEmpty_DecideNothing()
+    public void Run_Empty_CompletesWithoutADecision()
     {
-        var never = BalancerPipeline.Run(Observable.Never<BalancerInput>(), State(2), Policy());
-        var empty = BalancerPipeline.Run(Observable.Empty<BalancerInput>(), State(2), Policy());
-        var steps = new List<Step>();
-        var completed = false;
+        var events = _scheduler.CreateHotObservable(OnNext(150, Arrive(1)), OnCompleted(250));
 
-        using var a = never.Subscribe(steps.Add);
-        using var b = empty.Subscribe(steps.Add, () => completed = true);
+        var results = _scheduler.Start(() => BalancerPipeline.Run(events, State(2), Policy()));
 
-        Assert.Empty(steps);
-        Assert.True(completed);
+        Assert.Equal([ReactiveTest.OnCompleted<Step>(250)], results.Messages);
+        Assert.Equal([ReactiveTest.Subscribe(200, 250)], events.Subscriptions);
+    }
+
+    [Fact]
+    public void Run_One_DecidesItThenCompletes()
+    {
+        var events = _scheduler.CreateHotObservable(OnNext(150, Arrive(1)), OnNext(210, Arrive(2)), OnCompleted(250));
+
+        var results = _scheduler.Start(() => BalancerPipeline.Run(events, State(2), Policy()));
+
+        // The arrival before the subscription was never seen: connection 2 is the first, on a.
+        Assert.Equal([(210L, "a", [1, 0])], Decisions(results), new TimelineComparer());
+        Assert.Equal(new[] { NotificationKind.OnNext, NotificationKind.OnCompleted }, results.Messages.Select(m => m.Value.Kind));
+        Assert.Equal(250, results.Messages[^1].Time);
+        Assert.Equal([ReactiveTest.Subscribe(200, 250)], events.Subscriptions);
     }
 
     [Fact]
     public void Run_SourceError_IsPassedOn()
     {
         var error = new InvalidOperationException("boom");
-        Exception? seen = null;
+        var events = _scheduler.CreateHotObservable(OnNext(210, Arrive(1)), OnError(250, error));
 
-        using var _ = BalancerPipeline.Run(Observable.Throw<BalancerInput>(error), State(1), Policy())
-            .Subscribe(_ => { }, e => seen = e);
+        var results = _scheduler.Start(() => BalancerPipeline.Run(events, State(1), Policy()));
 
-        Assert.Same(error, seen);
+        Assert.Equal([(210L, "a", [1])], Decisions(results), new TimelineComparer());
+        Assert.Equal((250L, NotificationKind.OnError), (results.Messages[^1].Time, results.Messages[^1].Value.Kind));
+        Assert.Same(error, results.Messages[^1].Value.Exception);
+        Assert.Equal([ReactiveTest.Subscribe(200, 250)], events.Subscriptions);
     }
 
     [Fact]
@@ -200,21 +221,21 @@ public class BalancerPipelineTests
         Assert.Empty(last.State.Connections);
     }
 
-    private void Script(params (long Tick, BalancerInput Event)[] timeline)
-    {
-        foreach (var (tick, @event) in timeline)
-        {
-            _scheduler.At(tick, () => _feed.OnNext(@event));
-        }
-    }
+    // The scripted timelines start at tick 100, so the fold subscribes before them.
+    private const long Subscribed = 50;
+    private const long Disposed = 1000;
 
-    private IDisposable Record(BalancerState initial) =>
-        BalancerPipeline.Run(_feed, initial, Policy())
-            .Where(step => step.Decision is not null)
-            .Subscribe(step => _recorded.Add((
-                _scheduler.Clock,
-                step.Decision is Release ? "release" : Letter(step.Decision!),
-                [.. Active(step.State)])));
+    private ITestableObserver<Step> Start(ITestableObservable<BalancerInput> events, BalancerState initial, long disposed = Disposed) =>
+        _scheduler.Start(() => BalancerPipeline.Run(events, initial, Policy()), created: 0, Subscribed, disposed);
+
+    // Every step that decided something, with the tick it was recorded at and the active counts after it.
+    private static List<(long Tick, string Decision, int[] Active)> Decisions(ITestableObserver<Step> results) =>
+        [.. results.Messages
+            .Where(message => message.Value.Kind == NotificationKind.OnNext && message.Value.Value.Decision is not null)
+            .Select(message => (
+                message.Time,
+                message.Value.Value.Decision is Release ? "release" : Letter(message.Value.Value.Decision!),
+                Active(message.Value.Value.State)))];
 
     private sealed class TimelineComparer : IEqualityComparer<(long, string, int[])>
     {

@@ -4,6 +4,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class BalancerReducerTests
 {
     private readonly FoldPolicy _policy = Policy();

@@ -1,23 +1,22 @@
 using System.Net;
-using System.Reactive.Subjects;
+using System.Reactive;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
+using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Access rules and per-client limits in the fold, as timelines in virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ClientAdmissionFoldTests
 {
     private const string A = "10.0.0.1:80";
-
-    private readonly TestScheduler _scheduler = new();
-    private readonly Subject<BalancerInput> _events = new();
-    private readonly List<(double Second, BalancingStep Step)> _steps = [];
 
     [Theory]
     [InlineData("10.1.2.3", null)]
@@ -28,12 +27,12 @@ public class ClientAdmissionFoldTests
     [InlineData("2001:db9::1", RejectionReason.Denied)]
     public void AccessRules_DenyWinsOverAllow_AndOnlyAllowedNetworksGetIn(string client, RejectionReason? expected)
     {
-        Run(Options(new ClientOptions { Allow = ["10.0.0.0/8", "2001:db8::/32"], Deny = ["10.9.0.0/16"] }));
-        At(1, Arrive(1, From(client)));
-        _scheduler.Start();
+        var steps = Run(
+            Options(new ClientOptions { Allow = ["10.0.0.0/8", "2001:db8::/32"], Deny = ["10.9.0.0/16"] }),
+            OnNext(Seconds(1), Arrive(1, From(client))));
 
-        Assert.Equal(expected, (StepAt(1).Decision as Rejection)?.Reason);
-        Assert.Equal(expected is null ? 1 : 0, StepAt(1).Snapshot.TotalConnections);
+        Assert.Equal(expected, (StepAt(steps, 1).Decision as Rejection)?.Reason);
+        Assert.Equal(expected is null ? 1 : 0, StepAt(steps, 1).Snapshot.TotalConnections);
     }
 
     [Theory]
@@ -47,25 +46,23 @@ public class ClientAdmissionFoldTests
     [InlineData("10.2.2.3", null, null)]
     public void ListenerRules_ApplyOnTopOfTheBalancersRules_OnlyOnTheirListener(string client, string? listener, RejectionReason? expected)
     {
-        Run(Options(new ClientOptions
-        {
-            Deny = ["10.9.0.0/16"],
-            Listeners = [new ListenerAccess { Listen = "0.0.0.0:9443", Allow = ["10.1.0.0/16"], Deny = ["10.1.9.0/24"] }],
-        }));
-        At(1, Arrive(1, From(client)) with { Listener = listener });
-        _scheduler.Start();
+        var steps = Run(
+            Options(new ClientOptions
+            {
+                Deny = ["10.9.0.0/16"],
+                Listeners = [new ListenerAccess { Listen = "0.0.0.0:9443", Allow = ["10.1.0.0/16"], Deny = ["10.1.9.0/24"] }],
+            }),
+            OnNext(Seconds(1), Arrive(1, From(client)) with { Listener = listener }));
 
-        Assert.Equal(expected, (StepAt(1).Decision as Rejection)?.Reason);
+        Assert.Equal(expected, (StepAt(steps, 1).Decision as Rejection)?.Reason);
     }
 
     [Fact]
     public void AccessRules_AClientOfUnknownAddress_IsLetInOnlyWithoutAnAllowList()
     {
-        Run(Options(new ClientOptions { Deny = ["10.0.0.0/8"] }));
-        At(1, Arrive(1));
-        _scheduler.Start();
+        var steps = Run(Options(new ClientOptions { Deny = ["10.0.0.0/8"] }), OnNext(Seconds(1), Arrive(1)));
 
-        Assert.IsType<Assignment>(StepAt(1).Decision);
+        Assert.IsType<Assignment>(StepAt(steps, 1).Decision);
         var denied = Reduce(Options(new ClientOptions { Allow = ["10.0.0.0/8"] }), Arrive(1));
         Assert.Equal(RejectionReason.Denied, Assert.IsType<Rejection>(denied.Decision).Reason);
     }
@@ -73,56 +70,54 @@ public class ClientAdmissionFoldTests
     [Fact]
     public void MaxConnectionsPerClient_RefusesTheOneTooMany_AndAReleaseGivesTheSlotBack()
     {
-        Run(Options(new ClientOptions { MaxConnections = 2 }));
-        At(1, Arrive(1, From("192.0.2.1")));
-        At(2, Arrive(2, From("192.0.2.1")));
-        At(3, Arrive(3, From("192.0.2.1")));
-        At(4, Arrive(4, From("192.0.2.2")));
-        At(5, Release(1));
-        At(6, Arrive(5, From("192.0.2.1")));
-        _scheduler.Start();
+        var steps = Run(
+            Options(new ClientOptions { MaxConnections = 2 }),
+            OnNext(Seconds(1), Arrive(1, From("192.0.2.1"))),
+            OnNext(Seconds(2), Arrive(2, From("192.0.2.1"))),
+            OnNext(Seconds(3), Arrive(3, From("192.0.2.1"))),
+            OnNext(Seconds(4), Arrive(4, From("192.0.2.2"))),
+            OnNext(Seconds(5), Release(1)),
+            OnNext(Seconds(6), Arrive(5, From("192.0.2.1"))));
 
-        Assert.IsType<Assignment>(StepAt(2).Decision);
-        Assert.Equal(RejectionReason.ClientConnectionLimit, Assert.IsType<Rejection>(StepAt(3).Decision).Reason);
-        Assert.IsType<Assignment>(StepAt(4).Decision);
-        Assert.IsType<Assignment>(StepAt(6).Decision);
+        Assert.IsType<Assignment>(StepAt(steps, 2).Decision);
+        Assert.Equal(RejectionReason.ClientConnectionLimit, Assert.IsType<Rejection>(StepAt(steps, 3).Decision).Reason);
+        Assert.IsType<Assignment>(StepAt(steps, 4).Decision);
+        Assert.IsType<Assignment>(StepAt(steps, 6).Decision);
     }
 
     [Fact]
     public void MaxConnectionsPerClient_QueuedConnectionsCount_AndATimedOutOneGivesItsSlotBack()
     {
-        Run(Options(new ClientOptions { MaxConnections = 2 }) with { MaxConnections = 1, MaxQueueLength = 5, QueueTimeout = TimeSpan.FromSeconds(2) });
-        At(1, Arrive(1, From("192.0.2.1")));
-        At(2, Arrive(2, From("192.0.2.1")));
-        At(3, Arrive(3, From("192.0.2.1")));
-        At(5, Arrive(4, From("192.0.2.1")));
-        _scheduler.Start();
+        var steps = Run(
+            Options(new ClientOptions { MaxConnections = 2 }) with { MaxConnections = 1, MaxQueueLength = 5, QueueTimeout = TimeSpan.FromSeconds(2) },
+            OnNext(Seconds(1), Arrive(1, From("192.0.2.1"))),
+            OnNext(Seconds(2), Arrive(2, From("192.0.2.1"))),
+            OnNext(Seconds(3), Arrive(3, From("192.0.2.1"))),
+            OnNext(Seconds(5), Arrive(4, From("192.0.2.1"))));
 
-        Assert.IsType<Queued>(StepAt(2).Decision);
-        Assert.Equal(RejectionReason.ClientConnectionLimit, Assert.IsType<Rejection>(StepAt(3).Decision).Reason);
-        Assert.Equal(RejectionReason.QueueTimeout, Assert.IsType<Rejection>(StepAt(4).Decision).Reason);
-        Assert.IsType<Queued>(StepAt(5).Decision);
+        Assert.IsType<Queued>(StepAt(steps, 2).Decision);
+        Assert.Equal(RejectionReason.ClientConnectionLimit, Assert.IsType<Rejection>(StepAt(steps, 3).Decision).Reason);
+        Assert.Equal(RejectionReason.QueueTimeout, Assert.IsType<Rejection>(StepAt(steps, 4).Decision).Reason);
+        Assert.IsType<Queued>(StepAt(steps, 5).Decision);
     }
 
     [Fact]
     public void MaxConnectionRatePerClient_SlidesOverTheWindow_AndHammeringKeepsCounting()
     {
-        Run(Options(new ClientOptions { MaxConnectionRate = 3, ConnectionRateInterval = TimeSpan.FromSeconds(1) }));
-        var id = 0;
-        foreach (var second in new[] { 10.0, 10.1, 10.2, 10.3, 11.5, 11.6, 11.7, 13.5 })
-        {
-            At(second, Arrive(++id, From("192.0.2.1")));
-        }
+        double[] seconds = [10.0, 10.1, 10.2, 10.3, 11.5, 11.6, 11.7, 13.5];
+        var steps = Run(
+            Options(new ClientOptions { MaxConnectionRate = 3, ConnectionRateInterval = TimeSpan.FromSeconds(1) }),
+            [
+                .. seconds.Select((second, i) => OnNext(Seconds(second), Arrive(i + 1, From("192.0.2.1")))),
+                OnNext(Seconds(10.35), Arrive(seconds.Length + 1, From("192.0.2.2"))),
+            ]);
 
-        At(10.35, Arrive(++id, From("192.0.2.2")));
-        _scheduler.Start();
-
-        string Outcome(double second) => StepAt(second).Decision is Rejection rejection ? rejection.Reason.ToString() : "in";
+        string Outcome(double second) => StepAt(steps, second).Decision is Rejection rejection ? rejection.Reason.ToString() : "in";
         // Four tries in the first window (the refused one counts too); half a window later half of them still
         // weigh (2, so one more gets in: 2.6), then 3.2 is over the limit; two quiet windows forget it all.
         Assert.Equal(
             ["in", "in", "in", "ClientRateLimit", "in", "in", "ClientRateLimit", "in"],
-            new[] { 10.0, 10.1, 10.2, 10.3, 11.5, 11.6, 11.7, 13.5 }.Select(Outcome));
+            seconds.Select(Outcome));
         Assert.Equal("in", Outcome(10.35));
     }
 
@@ -168,10 +163,14 @@ public class ClientAdmissionFoldTests
     private static Step Reduce(LoadBalancerOptions options, BalancerInput @event) => BalancerReducer.Reduce(
         BalancerState.Create(options.Backends), @event, FoldPolicy.From(options, new LeastConnectionsStrategy()));
 
-    private void Run(LoadBalancerOptions options) =>
-        BalancingFold.Run(_events, options, _scheduler).Subscribe(step => _steps.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, step)));
+    // The fold over a hot timeline on a scheduler of its own, which stamps arrivals (for rates) and times the
+    // queue's timeouts; every step, with the second it was made at.
+    private static List<(double Second, BalancingStep Step)> Run(LoadBalancerOptions options, params Recorded<Notification<BalancerInput>>[] timeline)
+    {
+        var scheduler = new TestScheduler();
+        var events = scheduler.CreateHotObservable(timeline);
+        return scheduler.StartFold(() => BalancingFold.Run(events, options, scheduler)).Values();
+    }
 
-    private void At(double second, BalancerInput @event) => _scheduler.At(TimeSpan.FromSeconds(second).Ticks, () => _events.OnNext(@event));
-
-    private BalancingStep StepAt(double second) => _steps.Single(s => Math.Abs(s.Second - second) < 1e-9).Step;
+    private static BalancingStep StepAt(List<(double Second, BalancingStep Step)> steps, double second) => steps.Single(s => Math.Abs(s.Second - second) < 1e-9).Step;
 }

@@ -9,6 +9,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Backends joining, draining, re-weighting and leaving while connections flow, in the fold.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class MembershipFoldTests
 {
     private const string A = "10.0.0.1:80";

@@ -7,6 +7,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Pools chosen by server name in the fold: routes first, then the strategy within the pool.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ServerNameRoutingFoldTests
 {
     private static readonly LoadBalancerOptions s_options = new()

@@ -1,62 +1,56 @@
-using System.Reactive.Subjects;
+using System.Reactive;
+using System.Reactive.Linq;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Testing;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
+using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Slow start in the fold, in virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class SlowStartFoldTests
 {
     private const string A = "10.0.0.1:80";
     private const string B = "10.0.0.2:80";
     private static readonly TimeSpan s_window = TimeSpan.FromSeconds(10);
 
-    private readonly TestScheduler _scheduler = new();
-    private readonly Subject<BalancerInput> _events = new();
-    private readonly List<(double Second, BalancingStep Step)> _steps = [];
-
     [Fact]
     public void JoiningBackend_RampsATenthEveryTenthOfTheWindow_AtExactTicks()
     {
-        Run(Options(LoadBalancingStrategies.LeastConnections, A));
-        At(5, new AddBackend(new BackendOptions(B)));
-        _scheduler.Start();
+        var steps = Run(Options(LoadBalancingStrategies.LeastConnections, A), OnNext(Seconds(5), new AddBackend(new BackendOptions(B))));
 
-        var ramp = Ramp(B);
+        var ramp = Ramp(steps, B);
         Assert.Equal([.. Enumerable.Range(0, 10).Select(i => (5.0 + i, 10 * (i + 1)))], ramp.Select(r => (r.Second, r.Percent)));
-        Assert.Null(_steps.SelectMany(s => s.Step.Changes).OfType<SlowStartStep>().Last().NextStepIn);
+        Assert.Null(steps.SelectMany(s => s.Step.Changes).OfType<SlowStartStep>().Last().NextStepIn);
     }
 
     [Fact]
     public void HealthComingBack_AndAnEjectionEnding_StartARamp()
     {
-        Run(Options(LoadBalancingStrategies.LeastConnections, A, B) with { HealthCheck = new HealthCheckOptions { Fall = 1, Rise = 1 } });
-        At(1, new HealthProbed(B, false));
-        At(2, new HealthProbed(B, true));
-        _scheduler.Start();
+        var steps = Run(
+            Options(LoadBalancingStrategies.LeastConnections, A, B) with { HealthCheck = new HealthCheckOptions { Fall = 1, Rise = 1 } },
+            OnNext(Seconds(1), new HealthProbed(B, false)),
+            OnNext(Seconds(2), new HealthProbed(B, true)));
 
-        Assert.Equal((2.0, 10), Ramp(B).First());
+        Assert.Equal((2.0, 10), Ramp(steps, B).First());
     }
 
     [Fact]
     public void WeightedRoundRobin_ANewcomersShareGrowsToEven()
     {
-        Run(Options(LoadBalancingStrategies.WeightedRoundRobin, A));
-        At(0.05, new AddBackend(new BackendOptions(B)));
-        for (var i = 1; i <= 400; i++)
-        {
-            var id = i;
-            At(id * 0.05, Arrive(id));
-            At((id * 0.05) + 0.01, Release(id));
-        }
+        var steps = Run(
+            Options(LoadBalancingStrategies.WeightedRoundRobin, A),
+            [
+                OnNext(Seconds(0.05), new AddBackend(new BackendOptions(B))),
+                .. Enumerable.Range(1, 400).SelectMany(id => new[] { OnNext(Seconds(id * 0.05), Arrive(id)), OnNext(Seconds((id * 0.05) + 0.01), Release(id)) }),
+            ]);
 
-        _scheduler.Start();
-
-        int ToB(double from, double to) => _steps.Count(s => s.Second >= from && s.Second < to && s.Step.Decision is Assignment { Backend.Address: B });
+        int ToB(double from, double to) => steps.Count(s => s.Second >= from && s.Second < to && s.Step.Decision is Assignment { Backend.Address: B });
         Assert.InRange(ToB(0, 1), 1, 3);        // 20 connections at 10%: about 1 in 11
         Assert.Equal(10, ToB(15, 16));           // ramped: exactly half of 20
     }
@@ -71,7 +65,7 @@ public class SlowStartFoldTests
             events.Add(new AddBackend(new BackendOptions(B)));
             events.AddRange(Enumerable.Range(11, 20).Select(id => (BalancerInput)Arrive(id)));
             var options = new LoadBalancerOptions { Backends = [new(A)], SlowStart = slowStart, HealthCheck = Balancers.NoHealthChecks };
-            var last = System.Reactive.Linq.Observable.ToEnumerable(BalancingFold.Run(System.Reactive.Linq.Observable.ToObservable(events), options)).Last();
+            var last = BalancingFold.Run(events.ToObservable(), options).ToEnumerable().Last();
             return last.Snapshot.Backends[1].ActiveConnections;
         }
 
@@ -88,13 +82,15 @@ public class SlowStartFoldTests
         HealthCheck = Balancers.NoHealthChecks,
     };
 
-    private void Run(LoadBalancerOptions options) =>
-        BalancingFold.Run(_events, options, _scheduler).Subscribe(step => _steps.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, step)));
+    // The fold over a hot timeline on a scheduler of its own, which times the ramp's steps; every step, with its second.
+    private static List<(double Second, BalancingStep Step)> Run(LoadBalancerOptions options, params Recorded<Notification<BalancerInput>>[] timeline)
+    {
+        var scheduler = new TestScheduler();
+        var events = scheduler.CreateHotObservable(timeline);
+        return scheduler.StartFold(() => BalancingFold.Run(events, options, scheduler)).Values();
+    }
 
-    private void At(double second, BalancerInput @event) =>
-        _scheduler.At((long)Math.Round(second * TimeSpan.TicksPerSecond), () => _events.OnNext(@event));
-
-    private List<(double Second, int Percent)> Ramp(string backend) =>
-        [.. _steps.SelectMany(s => s.Step.Changes.OfType<SlowStartStep>().Where(r => r.Backend.Address == backend)
+    private static List<(double Second, int Percent)> Ramp(List<(double Second, BalancingStep Step)> steps, string backend) =>
+        [.. steps.SelectMany(s => s.Step.Changes.OfType<SlowStartStep>().Where(r => r.Backend.Address == backend)
             .Select(r => (Math.Round(s.Second, 3), r.Backend.SlowStartPercent)))];
 }

@@ -2,6 +2,7 @@ using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Tests.Configuration;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class DurationsTests
 {
     [Theory]

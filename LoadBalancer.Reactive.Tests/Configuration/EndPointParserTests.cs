@@ -3,6 +3,7 @@ using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Tests.Configuration;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class EndPointParserTests
 {
     [Theory]

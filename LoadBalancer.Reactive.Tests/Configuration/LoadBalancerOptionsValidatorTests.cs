@@ -2,6 +2,7 @@ using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Tests.Configuration;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class LoadBalancerOptionsValidatorTests
 {
     private static readonly LoadBalancerOptions s_valid = new()

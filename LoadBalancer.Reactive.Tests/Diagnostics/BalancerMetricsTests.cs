@@ -8,6 +8,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 namespace LoadBalancer.Reactive.Tests.Diagnostics;
 
 /// <summary>The balancer's instruments, read the way OpenTelemetry reads them: with a MeterListener.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class BalancerMetricsTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 namespace LoadBalancer.Reactive.Tests.Diagnostics;
 
 /// <summary>The stats page's numbers: counted from real relayed connections and membership changes.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class BalancerStatisticsTests
 {
     [Fact]

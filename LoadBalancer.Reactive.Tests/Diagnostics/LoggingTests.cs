@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace LoadBalancer.Reactive.Tests.Diagnostics;
 
 /// <summary>What the balancer writes to ILogger, at which level, with which event id.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class LoggingTests
 {
     [Fact]

@@ -4,9 +4,11 @@ using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Discovery;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Discovery;
 
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class DnsDiscoveryTests
 {
     private static readonly TimeSpan s_every = TimeSpan.FromSeconds(10);

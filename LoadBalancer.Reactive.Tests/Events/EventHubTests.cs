@@ -4,6 +4,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 
 namespace LoadBalancer.Reactive.Tests.Events;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class EventHubTests
 {
     private static readonly LoadBalancerEvent s_event = new BalancerStopped(0, 0);

@@ -1,46 +1,50 @@
+using System.Reactive.Threading.Tasks;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Health;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
+using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 
 namespace LoadBalancer.Reactive.Tests.Health;
 
 /// <summary>When probes run and what is reported, in virtual time with a stand-in probe.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ActiveHealthCheckerTests
 {
     private static readonly HealthCheckOptions s_everyTwoSeconds = new() { Interval = TimeSpan.FromSeconds(2) };
     private readonly TestScheduler _scheduler = new();
-    private readonly List<(double Second, HealthProbed Result)> _reported = [];
+    private readonly ITestableObserver<HealthProbed> _reported;
+
+    public ActiveHealthCheckerTests() => _reported = _scheduler.CreateObserver<HealthProbed>();
 
     [Fact]
     public void Probes_StartOneIntervalInAndRepeatEveryInterval()
     {
         using var checker = Start(s_everyTwoSeconds, (_, _, _) => Task.FromResult(true));
 
-        _scheduler.AdvanceTo(TimeSpan.FromSeconds(7).Ticks);
+        _scheduler.AdvanceTo(Seconds(7));
 
-        Assert.Equal([2.0, 4.0, 6.0], _reported.Select(r => r.Second));
-        Assert.All(_reported, r => Assert.True(r.Result.Healthy));
+        Assert.Equal([2.0, 4.0, 6.0], _reported.Values().Select(r => r.Second));
+        Assert.All(_reported.Values(), r => Assert.True(r.Value.Healthy));
     }
 
     [Fact]
     public async Task SlowProbe_TheNextStartsAnIntervalAfterItFinishes()
     {
-        // Each probe takes half a second of virtual time.
-        using var checker = Start(s_everyTwoSeconds, (_, _, _) =>
-        {
-            var done = new TaskCompletionSource<bool>();
-            _scheduler.At(_scheduler.Clock + TimeSpan.FromSeconds(0.5).Ticks, () => done.SetResult(false));
-            return done.Task;
-        });
+        // Each probe is a cold observable that answers "unhealthy" half a second after it is subscribed to.
+        var probe = _scheduler.CreateColdObservable(
+            ReactiveTest.OnNext(Seconds(0.5), false), ReactiveTest.OnCompleted<bool>(Seconds(0.5)));
+        using var checker = Start(s_everyTwoSeconds, (_, _, _) => probe.ToTask());
 
         // Off xunit's synchronization context, the probe's continuation runs inline when it completes,
         // inside virtual time, as it would under any scheduler without one.
-        await Task.Run(() => _scheduler.AdvanceTo(TimeSpan.FromSeconds(8).Ticks)).WaitAsync(Loopback.Timeout);
+        await Task.Run(() => _scheduler.AdvanceTo(Seconds(8))).WaitAsync(Loopback.Timeout);
 
-        Assert.Equal([2.5, 5.0, 7.5], _reported.Select(r => r.Second));
-        Assert.All(_reported, r => Assert.False(r.Result.Healthy));
+        Assert.Equal([2.5, 5.0, 7.5], _reported.Values().Select(r => r.Second));
+        Assert.All(_reported.Values(), r => Assert.False(r.Value.Healthy));
+        Assert.Equal([2.0, 4.5, 7.0], probe.Subscriptions.Select(s => InSeconds(s.Subscribe)));
     }
 
     [Fact]
@@ -48,9 +52,9 @@ public class ActiveHealthCheckerTests
     {
         using var checker = Start(s_everyTwoSeconds, (_, _, _) => throw new InvalidOperationException("probe bug"));
 
-        _scheduler.AdvanceTo(TimeSpan.FromSeconds(4).Ticks);
+        _scheduler.AdvanceTo(Seconds(4));
 
-        Assert.Equal([(2.0, false), (4.0, false)], _reported.Select(r => (r.Second, r.Result.Healthy)));
+        Assert.Equal([(2.0, false), (4.0, false)], _reported.Values().Select(r => (r.Second, r.Value.Healthy)));
     }
 
     [Fact]
@@ -65,29 +69,28 @@ public class ActiveHealthCheckerTests
             ],
             _scheduler,
             (_, _, _) => Task.FromResult(true),
-            result => _reported.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, result)));
+            _reported.OnNext);
 
-        _scheduler.AdvanceTo(TimeSpan.FromSeconds(6).Ticks);
+        _scheduler.AdvanceTo(Seconds(6));
 
         // At 6 s both are due; the one scheduled first (at 3 s) runs first.
         Assert.Equal(
             [(2.0, backends[0].Address), (3.0, backends[2].Address), (4.0, backends[0].Address), (6.0, backends[2].Address), (6.0, backends[0].Address)],
-            _reported.Select(r => (r.Second, r.Result.Backend)));
+            _reported.Values().Select(r => (r.Second, r.Value.Backend)));
     }
 
     [Fact]
     public void Dispose_StopsProbing()
     {
         var checker = Start(s_everyTwoSeconds, (_, _, _) => Task.FromResult(true));
-        _scheduler.AdvanceTo(TimeSpan.FromSeconds(3).Ticks);
+        _scheduler.AdvanceTo(Seconds(3));
 
         checker.Dispose();
-        _scheduler.AdvanceTo(TimeSpan.FromSeconds(10).Ticks);
+        _scheduler.AdvanceTo(Seconds(10));
 
-        Assert.Single(_reported);
+        Assert.Equal([2.0], _reported.Values().Select(r => r.Second));
     }
 
     private ActiveHealthChecker Start(HealthCheckOptions options, Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> probe) =>
-        new([(State(1).Backends[0], options)], _scheduler, probe,
-            result => _reported.Add((TimeSpan.FromTicks(_scheduler.Clock).TotalSeconds, result)));
+        new([(State(1).Backends[0], options)], _scheduler, probe, _reported.OnNext);
 }

@@ -9,6 +9,7 @@ namespace LoadBalancer.Reactive.Tests.Health;
 
 /// <summary>Backends dying and coming back under real traffic on loopback.</summary>
 [Collection(nameof(RealTimeCollection))]
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class HealthLoopbackTests
 {
     private static readonly HealthCheckOptions s_fastChecks = new()

@@ -4,10 +4,12 @@ using System.Text;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Health;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Health;
 
 /// <summary>One probe against real loopback servers.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class TcpProbeTests
 {
     private static readonly HealthCheckOptions s_connectOnly = new() { Timeout = TimeSpan.FromSeconds(5) };

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 namespace LoadBalancer.Reactive.Tests.Hosting;
 
 /// <summary>The balancer in a real Generic Host, configured the way an app configures it.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class HostingTests
 {
     [Fact]

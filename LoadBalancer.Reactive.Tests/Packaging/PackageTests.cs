@@ -8,6 +8,7 @@ namespace LoadBalancer.Reactive.Tests.Packaging;
 /// by a brand-new console app, and run to balance a connection over loopback.
 /// </summary>
 [Collection(nameof(RealTimeCollection))]
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class PackageTests : IDisposable
 {
     private static readonly TimeSpan s_step = TimeSpan.FromMinutes(4);

@@ -5,6 +5,7 @@ using LoadBalancer.Reactive.Preface;
 namespace LoadBalancer.Reactive.Tests.Preface;
 
 /// <summary>The ClientHello parser against hellos from real SslStream clients, every truncation, and random damage.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ClientHelloParserTests
 {
     [Theory]

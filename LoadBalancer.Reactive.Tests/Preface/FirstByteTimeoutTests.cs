@@ -5,10 +5,12 @@ using LoadBalancer.Reactive.Connections;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Preface;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Preface;
 
 /// <summary>The first-byte timeout: its clock in virtual time, and its effect over real sockets.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class FirstByteTimeoutTests
 {
     [Fact]

@@ -6,10 +6,12 @@ using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Preface;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using LoadBalancer.Reactive.Transport;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Preface;
 
 /// <summary>The PROXY protocol parser and writer: valid headers, every way to be wrong, and random bytes.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class ProxyHeaderParserTests
 {
     private static readonly IPEndPoint s_client = new(IPAddress.Parse("203.0.113.7"), 40001);

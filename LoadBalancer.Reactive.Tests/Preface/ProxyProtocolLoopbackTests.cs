@@ -10,6 +10,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 namespace LoadBalancer.Reactive.Tests.Preface;
 
 /// <summary>PROXY protocol over real sockets: headers sent to backends byte for byte, and read from trusted proxies only.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class ProxyProtocolLoopbackTests
 {
     private static readonly IPAddress s_proxy = IPAddress.Parse("127.0.0.2");

@@ -3,6 +3,7 @@ using Quickstart;
 
 namespace LoadBalancer.Reactive.Tests.Quickstart;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public sealed class ConfigFileTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-config-").FullName;

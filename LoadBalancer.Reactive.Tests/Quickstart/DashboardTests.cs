@@ -7,6 +7,7 @@ using Spectre.Console;
 namespace LoadBalancer.Reactive.Tests.Quickstart;
 
 /// <summary>The Quickstart's --dashboard: its frame drawn from statistics, and the flag end to end.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class DashboardTests
 {
     private static readonly DateTimeOffset s_start = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);

@@ -6,6 +6,7 @@ using Quickstart;
 
 namespace LoadBalancer.Reactive.Tests.Quickstart;
 
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class QuickstartAppTests
 {
     [Fact]

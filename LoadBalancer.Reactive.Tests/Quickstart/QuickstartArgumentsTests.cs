@@ -3,6 +3,7 @@ using Quickstart;
 
 namespace LoadBalancer.Reactive.Tests.Quickstart;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class QuickstartArgumentsTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using Quickstart;
 namespace LoadBalancer.Reactive.Tests.Quickstart;
 
 /// <summary>The Quickstart's --config file, loaded, reloaded live, and reloaded broken.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class QuickstartReloadTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-reload-").FullName;

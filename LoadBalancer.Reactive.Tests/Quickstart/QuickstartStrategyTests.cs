@@ -5,6 +5,7 @@ using Quickstart;
 namespace LoadBalancer.Reactive.Tests.Quickstart;
 
 /// <summary>The command line's --strategy, end to end over loopback.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class QuickstartStrategyTests
 {
     [Fact]

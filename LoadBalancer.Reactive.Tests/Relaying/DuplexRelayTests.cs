@@ -6,6 +6,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 namespace LoadBalancer.Reactive.Tests.Relaying;
 
 /// <summary>The relay, observed from real clients and backends on loopback through a running balancer.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class DuplexRelayTests
 {
     private const int NonceLength = 16;

@@ -3,10 +3,12 @@ using System.Text;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Relaying;
 
 /// <summary>The relay's idle timeout: real sockets, virtual time.</summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class IdleTimeoutTests
 {
     private static readonly TimeSpan s_idle = TimeSpan.FromSeconds(10);

@@ -12,6 +12,7 @@ namespace LoadBalancer.Reactive.Tests.Relaying;
 /// standalone Quickstart runs it. That switch is per process and read once, so the balancer runs as a child
 /// process here; the rest of the suite covers the thread-pool default.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public partial class InlineCompletionsTests
 {
     private const byte Exchange = (byte)'E';

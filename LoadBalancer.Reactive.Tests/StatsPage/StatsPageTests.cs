@@ -16,6 +16,7 @@ namespace LoadBalancer.Reactive.Tests.StatsPage;
 /// </summary>
 // Alone: /metrics is OpenTelemetry listening to every meter named LoadBalancer.Reactive in the process.
 [Collection(nameof(RealTimeCollection))]
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class StatsPageTests : IAsyncLifetime
 {
     private static readonly JsonSerializerOptions s_web = new(JsonSerializerDefaults.Web);

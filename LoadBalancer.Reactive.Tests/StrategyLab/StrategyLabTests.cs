@@ -3,6 +3,7 @@ using StrategyLab;
 namespace LoadBalancer.Reactive.Tests.StrategyLab;
 
 /// <summary>The strategy lab: its command line, and simulations small enough to run in a test.</summary>
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class StrategyLabTests
 {
     private static readonly LabOptions s_small = new() { Connections = 5_000, Backends = 4, Rate = 500, Slow = 0, Failing = 0 };

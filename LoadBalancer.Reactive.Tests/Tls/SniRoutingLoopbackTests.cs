@@ -9,6 +9,7 @@ namespace LoadBalancer.Reactive.Tests.Tls;
 /// TLS passthrough routed by server name, with real SslStream clients completing real handshakes with the
 /// backends: the balancer only peeks at the ClientHello and relays it untouched.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class SniRoutingLoopbackTests
 {
     [Fact]

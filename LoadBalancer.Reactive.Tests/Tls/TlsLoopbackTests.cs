@@ -11,6 +11,7 @@ namespace LoadBalancer.Reactive.Tests.Tls;
 /// TLS termination on the listener and TLS to backends, with certificates made in the test and real
 /// SslStream peers; relays checked byte for byte, half-close included.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public sealed class TlsLoopbackTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("lb-tls-").FullName;

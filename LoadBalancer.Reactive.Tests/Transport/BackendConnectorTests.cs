@@ -2,9 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using LoadBalancer.Reactive.Transport;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Transport;
 
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class BackendConnectorTests
 {
     [Fact]

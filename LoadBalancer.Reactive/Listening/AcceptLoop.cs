@@ -18,19 +18,30 @@ internal static class AcceptLoop
     /// <param name="scheduler">Times the pauses after failures.</param>
     /// <param name="onError">Told about each failed accept; the loop pauses and carries on.</param>
     public static IObservable<Socket> Observe(Socket listener, IScheduler scheduler, Action<SocketException> onError) =>
-        Observable.Create<Socket>((observer, cancellationToken) =>
-            RunAsync(listener, observer, scheduler, onError, cancellationToken));
+        Observe(listener.AcceptAsync, scheduler, onError);
 
-    private static async Task RunAsync(
-        Socket listener, IObserver<Socket> observer, IScheduler scheduler, Action<SocketException> onError, CancellationToken cancellationToken)
+    /// <summary>
+    /// The same loop over any accept operation. The listener's own overload passes <see cref="Socket.AcceptAsync(CancellationToken)"/>;
+    /// tests pass a scripted one, so failures, back-off and stopping run on virtual time without a socket.
+    /// </summary>
+    /// <param name="accept">Waits for the next client; cancelled when the subscription is disposed.</param>
+    /// <param name="scheduler">Times the pauses after failures.</param>
+    /// <param name="onError">Told about each failed accept; the loop pauses and carries on.</param>
+    internal static IObservable<T> Observe<T>(Func<CancellationToken, ValueTask<T>> accept, IScheduler scheduler, Action<SocketException> onError) =>
+        Observable.Create<T>((observer, cancellationToken) =>
+            RunAsync(accept, observer, scheduler, onError, cancellationToken));
+
+    private static async Task RunAsync<T>(
+        Func<CancellationToken, ValueTask<T>> accept, IObserver<T> observer, IScheduler scheduler, Action<SocketException> onError,
+        CancellationToken cancellationToken)
     {
         var pause = s_firstPause;
         while (!cancellationToken.IsCancellationRequested)
         {
-            Socket client;
+            T client;
             try
             {
-                client = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                client = await accept(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (IsStop(exception, cancellationToken))
             {

@@ -5,15 +5,18 @@ using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Testing;
+using Microsoft.Reactive.Testing;
 
 namespace StrategyTesting;
 
 /// <summary>
 /// Testing a strategy the way the balancer runs it: the real fold, fed a timeline of arrivals and
-/// releases on a virtual-time scheduler (System.Reactive's HistoricalScheduler). No sockets, no
-/// waiting: a simulated hour takes milliseconds.
+/// releases on Microsoft.Reactive.Testing's <see cref="TestScheduler"/>, the way Rx operators are tested.
+/// No sockets, no waiting: a simulated hour takes milliseconds. Its ticks are <see cref="TimeSpan"/> ticks.
 /// </summary>
-public class FillFirstStrategyTests
+// Virtual time only, no sockets: the repository's fast tests, run alone with --filter Category=VirtualTime.
+[Trait("Category", "VirtualTime")]
+public class FillFirstStrategyTests : ReactiveTest
 {
     private static readonly BackendOptions[] s_backends =
         [new("10.0.0.1:5432"), new("10.0.0.2:5432"), new("10.0.0.3:5432")];
@@ -21,85 +24,100 @@ public class FillFirstStrategyTests
     [Fact]
     public void ScriptedTimeline_FillsTheFirstBackendThenSpillsOver()
     {
-        var scheduler = new HistoricalScheduler(DateTimeOffset.UnixEpoch);
+        var scheduler = new TestScheduler();
 
-        // Three connections arrive a second apart; the first ends at 10 s, then a fourth arrives.
-        var timeline = Observable.Merge(
-            At(scheduler, 1, new ConnectionArrived(1)),
-            At(scheduler, 2, new ConnectionArrived(2)),
-            At(scheduler, 3, new ConnectionArrived(3)),
-            At(scheduler, 10, new ConnectionEnded(1)),
-            At(scheduler, 11, new ConnectionArrived(4)));
+        // Three connections arrive a second apart; the first ends at 10 s, then a fourth arrives. OnNext is told
+        // the element type, so one timeline can mix arrivals and ends.
+        var timeline = scheduler.CreateHotObservable(
+            OnNext<BalancerInput>(Seconds(1), new ConnectionArrived(1)),
+            OnNext<BalancerInput>(Seconds(2), new ConnectionArrived(2)),
+            OnNext<BalancerInput>(Seconds(3), new ConnectionArrived(3)),
+            OnNext<BalancerInput>(Seconds(10), new ConnectionEnded(1)),
+            OnNext<BalancerInput>(Seconds(11), new ConnectionArrived(4)));
 
-        var placed = new List<(int Second, string Backend)>();
-        using var run = BalancingFold.Run(timeline, s_backends, new FillFirstStrategy(limit: 2))
-            .Select(step => step.Decision)
-            .OfType<Assignment>()
-            .Subscribe(a => placed.Add(((int)(scheduler.Now - DateTimeOffset.UnixEpoch).TotalSeconds, a.Backend.Address)));
-
-        scheduler.Start();
+        // Start subscribes at tick 200 and, here, disposes a minute in; it records every notification with its time.
+        var placed = scheduler.Start(
+            () => BalancingFold.Run(timeline, s_backends, new FillFirstStrategy(limit: 2))
+                .Select(step => step.Decision)
+                .OfType<Assignment>()
+                .Select(assignment => assignment.Backend.Address),
+            disposed: Seconds(60));
 
         Assert.Equal(
-            [(1, "10.0.0.1:5432"), (2, "10.0.0.1:5432"), (3, "10.0.0.2:5432"), (11, "10.0.0.1:5432")],
-            placed);
+            [
+                OnNext(Seconds(1), "10.0.0.1:5432"),
+                OnNext(Seconds(2), "10.0.0.1:5432"),
+                OnNext(Seconds(3), "10.0.0.2:5432"),
+                OnNext(Seconds(11), "10.0.0.1:5432"),
+            ],
+            placed.Messages);
+        // The fold subscribed to the timeline once, and let go of it when it was disposed.
+        Assert.Equal([Subscribe(Subscribed, Seconds(60))], timeline.Subscriptions);
     }
 
     [Fact]
     public void GeneratedWorkload_NeverPutsMoreThanTheLimitOnABackendWhileAnotherHasRoom()
     {
-        // An hour of Poisson arrivals (about 2 a second) with exponential durations (mean 1 s),
-        // generated on virtual time; each connection's release is scheduled when it is placed.
-        var scheduler = new HistoricalScheduler();
-        var random = new Random(7);
-        var arrivals = Observable.Generate(
-                initialState: 1L,
-                condition: id => id <= 7_200,
-                iterate: id => id + 1,
-                resultSelector: id => (BalancerInput)new ConnectionArrived(id),
-                timeSelector: _ => TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()) / 2),
-                scheduler: scheduler);
-        var releases = new Subject<BalancerInput>();
-        var violations = 0;
-        var steps = 0;
-
-        using var run = BalancingFold.Run(arrivals.Merge(releases), s_backends, new FillFirstStrategy(limit: 3)).Subscribe(step =>
-        {
-            steps++;
-            if (step.Decision is not Assignment assignment)
+        // An hour of Poisson arrivals (about 2 a second) with exponential durations (mean 1 s), on virtual
+        // time: the arrivals are a cold timeline, and each connection's end is scheduled when it is placed.
+        var scheduler = new TestScheduler();
+        var arrivalGaps = new Random(7);
+        var durations = new Random(8);
+        var second = 0.0;
+        var arrivals = scheduler.CreateColdObservable(
+        [
+            .. Enumerable.Range(1, 7_200).Select(id =>
             {
-                return;
-            }
+                second += -Math.Log(1 - arrivalGaps.NextDouble()) / 2;
+                return OnNext<BalancerInput>(TimeSpan.FromSeconds(second).Ticks, new ConnectionArrived(id));
+            }),
+        ]);
+        var ends = new Subject<BalancerInput>();
+        var steps = scheduler.CreateObserver<BalancingStep>();
 
-            var placedOn = assignment.Backend;
-            var roomElsewhere = step.Snapshot.Backends.Any(b => b.Address != placedOn.Address && b.ActiveConnections < 3);
-            if (placedOn.ActiveConnections > 3 && roomElsewhere)
+        using var run = BalancingFold.Run(arrivals.Merge(ends), s_backends, new FillFirstStrategy(limit: 3))
+            .Do(step =>
             {
-                violations++;
-            }
-
-            var duration = TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()));
-            scheduler.Schedule(duration, () => releases.OnNext(new ConnectionEnded(assignment.ConnectionId)));
-        });
-
+                if (step.Decision is Assignment assignment)
+                {
+                    var duration = TimeSpan.FromSeconds(-Math.Log(1 - durations.NextDouble()));
+                    scheduler.Schedule(duration, () => ends.OnNext(new ConnectionEnded(assignment.ConnectionId)));
+                }
+            })
+            .Subscribe(steps);
         scheduler.Start();
 
-        Assert.Equal(0, violations);
-        Assert.Equal(2 * 7_200, steps);
+        var violations = steps.Messages
+            .Select(message => message.Value.Value)
+            .Where(step => step.Decision is Assignment { Backend: var placedOn }
+                && placedOn.ActiveConnections > 3
+                && step.Snapshot.Backends.Any(b => b.Address != placedOn.Address && b.ActiveConnections < 3));
+        Assert.Empty(violations);
+        Assert.Equal(2 * 7_200, steps.Messages.Count);
     }
 
     [Fact]
     public void BuiltInStrategiesAreTestedTheSameWay_ByName()
     {
-        var arrivals = Enumerable.Range(1, 7).Select(id => (BalancerInput)new ConnectionArrived(id)).ToObservable();
+        // Seven arrivals on a cold timeline, 10 ticks apart from the subscription (at tick 200), then its end.
+        var scheduler = new TestScheduler();
+        var arrivals = scheduler.CreateColdObservable(
+        [
+            .. Enumerable.Range(1, 7).Select(id => OnNext<BalancerInput>(id * 10, new ConnectionArrived(id))),
+            OnCompleted<BalancerInput>(80),
+        ]);
         BackendOptions[] weighted = [new("10.0.0.1:80", weight: 5), new("10.0.0.2:80"), new("10.0.0.3:80")];
 
-        var sequence = BalancingFold.Run(arrivals, weighted, LoadBalancingStrategies.WeightedRoundRobin)
-            .Select(step => ((Assignment)step.Decision!).BackendIndex)
-            .ToEnumerable();
+        var picks = scheduler.Start(() => BalancingFold.Run(arrivals, weighted, LoadBalancingStrategies.WeightedRoundRobin)
+            .Select(step => ((Assignment)step.Decision!).BackendIndex));
 
-        Assert.Equal([0, 0, 1, 0, 2, 0, 0], sequence);
+        Assert.Equal(
+            [
+                OnNext(210, 0), OnNext(220, 0), OnNext(230, 1), OnNext(240, 0), OnNext(250, 2), OnNext(260, 0), OnNext(270, 0),
+                OnCompleted<int>(280),
+            ],
+            picks.Messages);
     }
 
-    private static IObservable<BalancerInput> At(IScheduler scheduler, int second, BalancerInput @event) =>
-        Observable.Timer(TimeSpan.FromSeconds(second), scheduler).Select(_ => @event);
+    private static long Seconds(int seconds) => TimeSpan.FromSeconds(seconds).Ticks;
 }

@@ -3,6 +3,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 
 namespace LoadBalancer.Reactive.Tests.Balancing.Strategies;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class LeastConnectionsStrategyTests
 {
     private readonly LeastConnectionsStrategy _strategy = new();

@@ -2,6 +2,7 @@ using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace LoadBalancer.Reactive.Tests.Balancing.Strategies;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class LoadBalancingStrategiesTests
 {
     [Theory]

@@ -7,6 +7,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.Strategies.SourceIpHashStrate
 
 namespace LoadBalancer.Reactive.Tests.Balancing.Strategies;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class MaglevStrategyTests
 {
     private const int Keys = 100_000;

@@ -3,6 +3,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 
 namespace LoadBalancer.Reactive.Tests.Balancing.Strategies;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class PowerOfTwoChoicesStrategyTests
 {
     private readonly PowerOfTwoChoicesStrategy _strategy = new();

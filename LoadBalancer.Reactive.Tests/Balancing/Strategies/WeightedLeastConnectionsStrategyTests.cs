@@ -4,6 +4,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 
 namespace LoadBalancer.Reactive.Tests.Balancing.Strategies;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class WeightedLeastConnectionsStrategyTests
 {
     private readonly WeightedLeastConnectionsStrategy _strategy = new();

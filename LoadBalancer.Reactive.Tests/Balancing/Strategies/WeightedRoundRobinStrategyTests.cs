@@ -4,6 +4,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.Strategies.RoundRobinStrategy
 
 namespace LoadBalancer.Reactive.Tests.Balancing.Strategies;
 
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class WeightedRoundRobinStrategyTests
 {
     private readonly WeightedRoundRobinStrategy _strategy = new();
