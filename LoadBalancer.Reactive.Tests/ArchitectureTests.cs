@@ -10,7 +10,7 @@ namespace LoadBalancer.Reactive.Tests;
 /// The rooms of ARCHITECTURE.md ("Rules a test checks"), checked against the compiled library. A failure names
 /// each type that breaks a rule and what it references, so the fix starts in the right file.
 /// </summary>
-[Trait("Category", "VirtualTime")]
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public partial class ArchitectureTests
 {
     private const string Root = "LoadBalancer.Reactive.";

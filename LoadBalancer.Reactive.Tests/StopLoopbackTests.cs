@@ -5,7 +5,7 @@ using LoadBalancer.Reactive.Tests.Infrastructure;
 namespace LoadBalancer.Reactive.Tests;
 
 /// <summary>Stopping a balancer that has connections relayed and waiting in its queue, on loopback.</summary>
-[Trait("Category", "Loopback")]
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class StopLoopbackTests
 {
     [Fact]

@@ -5,7 +5,7 @@ using static LoadBalancer.Reactive.Tests.Balancing.FoldTesting;
 namespace LoadBalancer.Reactive.Tests.Balancing;
 
 /// <summary>Stopping, as the fold counts it: each connection that leaves is finished or cut, and the drain deadline empties the queue.</summary>
-[Trait("Category", "VirtualTime")]
+[Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class StopFoldTests
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace LoadBalancer.Reactive.Tests.Pipeline;
 /// The fold is the single source of truth: its input log, recorded on a live balancer, replays through the fold
 /// and the projection into exactly the events the balancer published.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Loopback)]
 public class ReplayTests
 {
     [Fact]
