@@ -190,8 +190,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
             .TakeUntil(_stopAccepting)
             .Merge();
         var steps = FeedbackLoop.Run(arrivals.Merge(_commands), _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted).Publish();
-        var publishing = steps.Do(Folded).SelectMany(EventProjection.Project)
-            .Subscribe(_publisher);
+        var publishing = steps.Do(Folded).Subscribe(_publisher);
         var discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
             ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))
             : Disposable.Empty;

@@ -82,11 +82,11 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         }
 
         observer.OnNext(new ConnectSucceeded(connection.Id, scheduler.Now - connecting) { Time = scheduler.Now });
-        await RelayAsync(observer, backendEnd).ConfigureAwait(false);
+        _ = RelayAsync(observer, backendEnd);
     }
 
-    // Apart from RunAsync so that the state machine every open connection holds while its relay runs keeps
-    // only what the end of the relay needs.
+    // Started, not awaited, by RunAsync, so that RunAsync's state machine is gone once the relay runs: every
+    // open connection holds this one alone while it relays, with only what the end of the relay needs.
     private async Task RelayAsync(IObserver<BalancerInput> observer, RelayEnd backendEnd)
     {
         BalancerInput ended;

@@ -16,135 +16,139 @@ internal static class EventProjection
     private static readonly FailureDetail s_noDetail = new(SocketError.SocketError, "No backend could be tried.");
 
     /// <summary>What hosts are told about <paramref name="step"/>, in order.</summary>
-    public static IEnumerable<LoadBalancerEvent> Project(Step step)
+    public static IReadOnlyList<LoadBalancerEvent> Project(Step step)
     {
         var events = new List<LoadBalancerEvent>(2);
-        AddFromInput(step, events);
+        Project(step, events.Add);
+        return events;
+    }
+
+    /// <summary>
+    /// Tells <paramref name="publish"/> what hosts are told about <paramref name="step"/>, in order, without
+    /// collecting it first: the balancer's way, a few allocations less per connection.
+    /// </summary>
+    public static void Project(in Step step, Action<LoadBalancerEvent> publish)
+    {
+        var time = step.Input?.Time ?? default;
+        FromInput(step, time, publish);
         foreach (var change in step.Changes)
         {
-            if (FromChange(change) is { } published)
+            if (FromChange(change, time) is { } published)
             {
-                events.Add(published);
+                publish(published);
             }
         }
 
         foreach (var placed in step.FromQueue)
         {
-            events.Add(Assigned(placed));
+            publish(Assigned(placed, time));
         }
-
-        var time = step.Input?.Time ?? default;
-        for (var i = 0; i < events.Count; i++)
-        {
-            events[i] = events[i] with { Timestamp = time };
-        }
-
-        return events;
     }
 
-    private static void AddFromInput(in Step step, List<LoadBalancerEvent> events)
+    private static void FromInput(in Step step, DateTimeOffset time, Action<LoadBalancerEvent> publish)
     {
         var state = step.State;
         switch (step.Input)
         {
             case ConnectionArrived arrived when step.Decision?.ConnectionId == arrived.ConnectionId:
-                events.Add(new ConnectionAccepted(arrived.ConnectionId, arrived.Client ?? s_unknown, arrived.ListenerEndPoint ?? s_unknown)
+                publish(new ConnectionAccepted(arrived.ConnectionId, arrived.Client ?? s_unknown, arrived.ListenerEndPoint ?? s_unknown)
                 {
                     ProxiedBy = arrived.ProxiedBy,
                     ServerName = arrived.ServerName,
+                    Timestamp = time,
                 });
-                AddDecision(step.Decision, detail: null, events);
+                Decide(step.Decision, detail: null, time, publish);
                 break;
 
             case ConnectSucceeded connected when state.Connections.TryGetValue(connected.ConnectionId, out var live):
-                events.Add(new BackendConnected(connected.ConnectionId, live.Backend, connected.ConnectTime));
+                publish(new BackendConnected(connected.ConnectionId, live.Backend, connected.ConnectTime) { Timestamp = time });
                 break;
 
             case ConnectFailed failed when step.Decision is Assignment retry:
                 // Retried: the backend that failed is the last one tried, and its attempt the one before.
                 var tried = state.Connections[retry.ConnectionId].Tried;
-                events.Add(AttemptFailed(failed, tried[^1], retry.Attempt - 1));
-                AddDecision(retry, failed.Detail, events);
+                publish(AttemptFailed(failed, tried[^1], retry.Attempt - 1, time));
+                Decide(retry, failed.Detail, time, publish);
                 break;
 
             case ConnectFailed failed when step.Decision is GiveUp givenUp:
-                events.Add(AttemptFailed(failed, givenUp.Backend.Address, givenUp.Attempts));
-                AddDecision(givenUp, failed.Detail, events);
+                publish(AttemptFailed(failed, givenUp.Backend.Address, givenUp.Attempts, time));
+                Decide(givenUp, failed.Detail, time, publish);
                 break;
 
             case ConnectionEnded ended when step.Decision is Release release:
                 var backend = release.Backend;
-                events.Add(ended.Failure is { } failure
-                    ? new ConnectionFailed(release.ConnectionId, backend.Address, failure.Error, failure.Message, backend.ActiveConnections)
+                publish(ended.Failure is { } failure
+                    ? new ConnectionFailed(release.ConnectionId, backend.Address, failure.Error, failure.Message, backend.ActiveConnections) { Timestamp = time }
                     : new ConnectionCompleted(
                         release.ConnectionId, backend.Address, ended.BytesFromClient, ended.BytesFromBackend,
-                        ended.Time - (release.Connection?.ArrivedAt ?? ended.Time), ended.Reason, backend.ActiveConnections));
+                        ended.Time - (release.Connection?.ArrivedAt ?? ended.Time), ended.Reason, backend.ActiveConnections) { Timestamp = time });
                 break;
 
             case ListenersBound bound:
-                events.Add(new BalancerStarted(bound.EndPoints));
+                publish(new BalancerStarted(bound.EndPoints) { Timestamp = time });
                 break;
 
             case StopFinished:
-                events.Add(new BalancerStopped(state.FinishedWhileStopping, state.CutWhileStopping));
+                publish(new BalancerStopped(state.FinishedWhileStopping, state.CutWhileStopping) { Timestamp = time });
                 break;
 
             case AcceptErrored accept:
-                events.Add(new AcceptFailed(accept.Listener, accept.Detail.Error, accept.Detail.Message));
+                publish(new AcceptFailed(accept.Listener, accept.Detail.Error, accept.Detail.Message) { Timestamp = time });
                 break;
 
             case BackendSetRefused refused:
-                events.Add(new MembershipRejected(refused.Errors));
+                publish(new MembershipRejected(refused.Errors) { Timestamp = time });
                 break;
 
             case DiscoveryErrored discovery:
-                events.Add(new DiscoveryFailed(discovery.Message));
+                publish(new DiscoveryFailed(discovery.Message) { Timestamp = time });
                 break;
 
             default:
                 // Queue timeouts and the drain deadline reject; other inputs decide nothing about a connection.
-                AddDecision(step.Decision, detail: null, events);
+                Decide(step.Decision, detail: null, time, publish);
                 break;
         }
     }
 
-    private static void AddDecision(Decision? decision, FailureDetail? detail, List<LoadBalancerEvent> events)
+    private static void Decide(Decision? decision, FailureDetail? detail, DateTimeOffset time, Action<LoadBalancerEvent> publish)
     {
         switch (decision)
         {
             case Assignment assignment:
-                events.Add(Assigned(assignment));
+                publish(Assigned(assignment, time));
                 break;
             case Queued queued:
-                events.Add(new ConnectionQueued(queued.ConnectionId, queued.Position, queued.Reason));
+                publish(new ConnectionQueued(queued.ConnectionId, queued.Position, queued.Reason) { Timestamp = time });
                 break;
             case Rejection rejection:
-                events.Add(new ConnectionRejected(rejection.ConnectionId, rejection.Client ?? s_unknown, rejection.Reason));
+                publish(new ConnectionRejected(rejection.ConnectionId, rejection.Client ?? s_unknown, rejection.Reason) { Timestamp = time });
                 break;
             case GiveUp givenUp:
                 var last = detail ?? s_noDetail;
-                events.Add(new ConnectionFailed(
-                    givenUp.ConnectionId, givenUp.Backend.Address, last.Error, last.Message, givenUp.Backend.ActiveConnections, givenUp.Attempts));
+                publish(new ConnectionFailed(
+                    givenUp.ConnectionId, givenUp.Backend.Address, last.Error, last.Message, givenUp.Backend.ActiveConnections, givenUp.Attempts) { Timestamp = time });
                 break;
         }
     }
 
-    private static ConnectionAssigned Assigned(Assignment assignment) =>
-        new(assignment.ConnectionId, assignment.Backend.Address, assignment.Backend.ActiveConnections, assignment.Attempt);
+    private static ConnectionAssigned Assigned(Assignment assignment, DateTimeOffset time) =>
+        new(assignment.ConnectionId, assignment.Backend.Address, assignment.Backend.ActiveConnections, assignment.Attempt) { Timestamp = time };
 
-    private static ConnectAttemptFailed AttemptFailed(ConnectFailed failed, string backend, int attempt)
+    private static ConnectAttemptFailed AttemptFailed(ConnectFailed failed, string backend, int attempt, DateTimeOffset time)
     {
         var detail = failed.Detail ?? s_noDetail;
-        return new ConnectAttemptFailed(failed.ConnectionId, backend, detail.Error, detail.Message, attempt);
+        return new ConnectAttemptFailed(failed.ConnectionId, backend, detail.Error, detail.Message, attempt) { Timestamp = time };
     }
 
-    private static LoadBalancerEvent? FromChange(BackendChange change) => change switch
+    private static LoadBalancerEvent? FromChange(BackendChange change, DateTimeOffset time) => change switch
     {
-        HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy),
-        Ejection ejection => new BackendEjected(ejection.Backend.Address, ejection.Duration, ejection.Backend.Ejections),
-        EjectionEnded ended => new BackendEjectionEnded(ended.Backend.Address, ended.ByProbe),
+        HealthChange health => new BackendHealthChanged(health.Backend.Address, health.Backend.Healthy) { Timestamp = time },
+        Ejection ejection => new BackendEjected(ejection.Backend.Address, ejection.Duration, ejection.Backend.Ejections) { Timestamp = time },
+        EjectionEnded ended => new BackendEjectionEnded(ended.Backend.Address, ended.ByProbe) { Timestamp = time },
         MembershipChange membership => new BackendMembershipChanged(
-            membership.Backend.Address, membership.Kind, membership.Backend.Weight, membership.Backend.ActiveConnections),
+            membership.Backend.Address, membership.Kind, membership.Backend.Weight, membership.Backend.ActiveConnections) { Timestamp = time },
         // Slow start shows in the snapshot; hosts are not sent an event per step of the ramp.
         _ => null,
     };

@@ -4,35 +4,49 @@ using LoadBalancer.Reactive.Events;
 namespace LoadBalancer.Reactive.Pipeline;
 
 /// <summary>
-/// Where each projected event goes, in order: the meters and the statistics (which count every event, before
-/// any subscriber could drop one), the log, and the hot stream hosts subscribe to.
+/// Projects each step of the fold into the public events (<see cref="EventProjection"/>) and sends each, in
+/// order, to the meters and the statistics (which count every event, before any subscriber could drop one),
+/// the log, and the hot stream hosts subscribe to.
 /// </summary>
-internal sealed class EventPublisher(BalancerMetrics metrics, StatisticsRecorder statistics, BalancerLog log, EventHub hub) : IObserver<LoadBalancerEvent>
+internal sealed class EventPublisher : IObserver<Balancing.Step>
 {
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly BalancerMetrics _metrics;
+    private readonly StatisticsRecorder _statistics;
+    private readonly BalancerLog _log;
+    private readonly EventHub _hub;
+    private readonly Action<LoadBalancerEvent> _publish;
+
+    public EventPublisher(BalancerMetrics metrics, StatisticsRecorder statistics, BalancerLog log, EventHub hub)
+    {
+        (_metrics, _statistics, _log, _hub) = (metrics, statistics, log, hub);
+        _publish = Publish;
+    }
 
     /// <summary>Completes once the last event has been published and the hub told to complete.</summary>
     public Task Completed => _completed.Task;
 
-    public void OnNext(LoadBalancerEvent value)
-    {
-        metrics.Record(value);
-        statistics.Record(value);
-        log.Record(value);
-        hub.Publish(value);
-    }
+    public void OnNext(Balancing.Step value) => EventProjection.Project(value, _publish);
 
     // The stream ends when the balancer has stopped; it fails only by a bug (the fold and the projection throw
     // on nothing), which is logged, and the stream of events ends then too.
     public void OnError(Exception error)
     {
-        log.WorkFaulted(error);
+        _log.WorkFaulted(error);
         OnCompleted();
     }
 
     public void OnCompleted()
     {
-        hub.Complete();
+        _hub.Complete();
         _completed.TrySetResult();
+    }
+
+    private void Publish(LoadBalancerEvent @event)
+    {
+        _metrics.Record(@event);
+        _statistics.Record(@event);
+        _log.Record(@event);
+        _hub.Publish(@event);
     }
 }
