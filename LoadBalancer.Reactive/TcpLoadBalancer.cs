@@ -184,8 +184,10 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         // Accepted clients become arrivals (after their preface); with the operator's and the probes' inputs
         // they are folded one at a time, and every step is projected into the public events.
         var arrivals = _listeners
-            .Zip(_model.Options.Listen, (listener, name) => AcceptLoop.Observe(listener, _scheduler, error => OnAcceptFailed(listener, error))
-                .Select(client => _arrivals.Arrive(name, listener.LocalEndPoint!, client)))
+            .Select((listener, i) => (Socket: listener, Name: _model.Options.Listen[i], EndPoint: _listenEndPoints[i]))
+            .Select(listener => AcceptLoop.Observe(listener.Socket, _scheduler, error => OnAcceptFailed(listener.EndPoint, error))
+                .Catch((Exception error) => StopAccepting(listener.EndPoint, error))
+                .Select(client => _arrivals.Arrive(listener.Name, listener.EndPoint, client)))
             .Merge()
             .TakeUntil(_stopAccepting)
             .Merge();
@@ -321,6 +323,14 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
 
     private ILoadBalancingStrategy CreateStrategy() => _model.Options.CustomStrategy ?? LoadBalancingStrategies.Create(_model.Options.Strategy);
 
-    private void OnAcceptFailed(Socket listener, SocketException error) =>
-        Post(new AcceptErrored(listener.LocalEndPoint ?? new IPEndPoint(IPAddress.None, 0), new FailureDetail(error.SocketErrorCode, error.Message)));
+    private void OnAcceptFailed(IPEndPoint listener, SocketException error) =>
+        Post(new AcceptErrored(listener, new FailureDetail(error.SocketErrorCode, error.Message)));
+
+    // The accept loop pauses and retries on socket errors; anything else ends that listener's loop, which is
+    // reported, while the other listeners and every open connection carry on.
+    private IObservable<Socket> StopAccepting(IPEndPoint listener, Exception error)
+    {
+        Post(new AcceptErrored(listener, new FailureDetail(SocketError.SocketError, $"{error.Message}; this listener stopped accepting")));
+        return Observable.Empty<Socket>();
+    }
 }
