@@ -35,24 +35,7 @@ done
 remove_worktrees() { for build in before after; do git -C "$ROOT" worktree remove --force "$WORK/$build" 2>/dev/null || true; done; }
 trap 'cleanup; remove_worktrees' EXIT
 
-cat >"$WORK/backends.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backends.pid;
-worker_rlimit_nofile 20000;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_header_timeout 300s;
-  server {
-    listen 127.0.0.1:9401; listen 127.0.0.1:9402; listen 127.0.0.1:9403;
-    location / { return 200 "hello\n"; }
-  }
-}
-CONF
-start backends taskset -c 1 nginx -p "$WORK" -c "$WORK/backends.conf" -e "$WORK/backends-error.log"
+start_http_backends 9401 9402 9403
 for build in before after; do
   start "$build" taskset -c 0 dotnet "$WORK/$build/examples/Quickstart/bin/Release/net10.0/Quickstart.dll" \
     --listen "127.0.0.1:${PORT[$build]}" --backend 127.0.0.1:9401 --backend 127.0.0.1:9402 --backend 127.0.0.1:9403 \

@@ -27,3 +27,26 @@ wait_port() { # wait_port PORT: until something listens on 127.0.0.1:PORT, for u
   echo "nothing listens on port $1; see $WORK" >&2
   return 1
 }
+
+start_http_backends() { # start_http_backends PORT PORT PORT: one nginx on core 1 answering "hello" on each port
+  local listens=""
+  for port in "$@"; do listens+="listen 127.0.0.1:$port; "; done
+  cat >"$WORK/backends.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/backends.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 20000; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  client_header_timeout 300s;
+  server {
+    $listens
+    location / { return 200 "hello\n"; }
+  }
+}
+CONF
+  start backends taskset -c 1 nginx -p "$WORK" -c "$WORK/backends.conf" -e "$WORK/backends-error.log"
+}

@@ -22,36 +22,7 @@ dotnet tool install dotnet-counters --version 10.0.750501 --tool-path "$WORK/too
 echo "building LoadBalancer.Reactive (Release)..." >&2
 dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
 
-cat >"$WORK/backends.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backends.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:9201; listen 127.0.0.1:9202; listen 127.0.0.1:9203;
-    location / { return 200 "hello\n"; }
-  }
-}
-CONF
-cat >"$WORK/haproxy.cfg" <<CONF
-global
-  nbthread 1
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-listen http
-  bind 127.0.0.1:9211
-  balance leastconn
-  server b1 127.0.0.1:9201
-  server b2 127.0.0.1:9202
-  server b3 127.0.0.1:9203
-CONF
-start backends taskset -c 1 nginx -p "$WORK" -c "$WORK/backends.conf" -e "$WORK/backends-error.log"
+start_http_backends 9201 9202 9203
 start haproxy taskset -c 0 haproxy -db -f "$WORK/haproxy.cfg"
 start ours taskset -c 0 dotnet "$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll" --listen 127.0.0.1:9213 \
   --backend 127.0.0.1:9201 --backend 127.0.0.1:9202 --backend 127.0.0.1:9203 --no-health-checks --quiet

@@ -28,24 +28,7 @@ dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
 OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
 
 # The backends, on core 1: three tiny HTTP servers in one nginx, and an iperf3 server.
-cat >"$WORK/backends.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/backends.pid;
-worker_rlimit_nofile 20000;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_header_timeout 300s;
-  server {
-    listen 127.0.0.1:9101; listen 127.0.0.1:9102; listen 127.0.0.1:9103;
-    location / { return 200 "hello\n"; }
-  }
-}
-CONF
-start backends taskset -c 1 nginx -p "$WORK" -c "$WORK/backends.conf" -e "$WORK/backends-error.log"
+start_http_backends 9101 9102 9103
 start iperf taskset -c 1 iperf3 -s -p 5201
 
 # The balancers, each on core 0, each with a listener for HTTP and one for iperf3.
