@@ -7,17 +7,22 @@ using LoadBalancer.Reactive.Configuration;
 namespace LoadBalancer.Reactive.Testing;
 
 /// <summary>
-/// The balancer's fold on its own, without sockets: the same code a <see cref="TcpLoadBalancer"/> runs to
-/// place connections, retry them, and take failing backends out, driven by a stream of events you make.
+/// The balancer's fold on its own, without sockets: the same feedback loop a <see cref="TcpLoadBalancer"/> runs to
+/// place connections, retry them, and take failing backends out, driven by a stream of inputs you make.
 /// Feed it a timeline on a virtual-time scheduler to test a strategy, or to simulate a workload, in milliseconds.
 /// </summary>
 /// <example>
+/// With Microsoft.Reactive.Testing (see examples/StrategyTesting for the package references):
 /// <code>
-/// var scheduler = new HistoricalScheduler();
-/// var events = Observable.Timer(TimeSpan.FromSeconds(1), scheduler).Select(_ => (BalancerInput)new ConnectionArrived(1));
-/// BalancingFold.Run(events, backends, LoadBalancingStrategies.RoundRobin)
-///     .Subscribe(step => Console.WriteLine($"{scheduler.Now}: {step.Decision}"));
-/// scheduler.Start();
+/// var scheduler = new TestScheduler();
+/// var inputs = scheduler.CreateHotObservable(
+///     OnNext&lt;BalancerInput&gt;(100, new ConnectionArrived(1)),
+///     OnNext&lt;BalancerInput&gt;(200, new ConnectionArrived(2)),
+///     OnNext&lt;BalancerInput&gt;(300, new ConnectionEnded(1)));
+/// var decisions = scheduler.Start(
+///     () =&gt; BalancingFold.Run(inputs, backends, LoadBalancingStrategies.LeastConnections).Select(step =&gt; step.Decision),
+///     created: 0, subscribed: 50, disposed: 1_000);
+/// // decisions.Messages: the decision at each virtual tick, to assert exactly.
 /// </code>
 /// </example>
 public static class BalancingFold
