@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
@@ -76,9 +77,14 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// Where to log start and stop, backend health and membership, and problems (Information and above),
     /// and every connection event (Debug). Default: no logging.
     /// </param>
+    /// <param name="meterFactory">
+    /// Creates the balancer's <see cref="System.Diagnostics.Metrics.Meter"/> (a host's, for dependency-injected metrics);
+    /// default: a meter of the balancer's own.
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The options are invalid, or a certificate cannot be loaded; every problem is listed.</exception>
-    public TcpLoadBalancer(LoadBalancerOptions options, IScheduler? scheduler = null, ILogger<TcpLoadBalancer>? logger = null)
+    public TcpLoadBalancer(
+        LoadBalancerOptions options, IScheduler? scheduler = null, ILogger<TcpLoadBalancer>? logger = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _model = BalancerModel.Build(options);
@@ -88,7 +94,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _timers = new FoldTimers(options.QueueTimeout, _scheduler);
         _work = new ConnectionWork(_connections, _backends, new AttemptSettings(_scheduler, options.ConnectTimeout, options.IdleTimeout));
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
-        _metrics = new BalancerMetrics(() => Snapshot);
+        _metrics = new BalancerMetrics(options.Name, () => Snapshot, meterFactory);
         _log = new BalancerLog((ILogger?)logger ?? NullLogger.Instance);
         _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
         _membership = new MembershipCommands(_backends, options.HealthCheck, () => _state.Backends, Post);

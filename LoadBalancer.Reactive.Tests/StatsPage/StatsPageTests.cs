@@ -103,9 +103,13 @@ public sealed class StatsPageTests : IAsyncLifetime
 
         var metrics = await _http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Contains("# TYPE loadbalancer_connections_accepted_total counter", metrics, StringComparison.Ordinal);
-        Assert.Contains("loadbalancer_connections_accepted_total{otel_scope_name=\"LoadBalancer.Reactive\"} 2", metrics, StringComparison.Ordinal);
         Assert.Contains(
-            $"loadbalancer_io_bytes_total{{otel_scope_name=\"LoadBalancer.Reactive\",loadbalancer_backend=\"{_backend.Address}\",network_io_direction=\"from_client\"}} 7",
+            "loadbalancer_connections_accepted_total{otel_scope_name=\"LoadBalancer.Reactive\",otel_scope_loadbalancer_name=\"default\"} 2",
+            metrics,
+            StringComparison.Ordinal);
+        Assert.Contains(
+            "loadbalancer_io_bytes_total{otel_scope_name=\"LoadBalancer.Reactive\",otel_scope_loadbalancer_name=\"default\",network_io_direction=\"transmit\"," +
+            $"server_address=\"127.0.0.1\",server_port=\"{_backend.EndPoint.Port}\"}} 7",
             metrics,
             StringComparison.Ordinal);
     }

@@ -13,6 +13,12 @@ namespace LoadBalancer.Reactive.Configuration;
 public sealed record LoadBalancerOptions
 {
     /// <summary>
+    /// The balancer's name: every metric it publishes carries it as <c>loadbalancer.name</c>, so two balancers in
+    /// one process are told apart. Letters, digits, <c>.</c>, <c>_</c> and <c>-</c>. Default: <c>default</c>.
+    /// </summary>
+    public string Name { get; init; } = "default";
+
+    /// <summary>
     /// The endpoints to accept client connections on, written <c>HOST:PORT</c> (<c>127.0.0.1:8000</c>,
     /// <c>[::1]:8000</c>, <c>localhost:8000</c>, <c>*:8000</c> for every IPv4 address). Port 0 picks a
     /// free port; read it back from <see cref="TcpLoadBalancer.ListenEndPoints"/>. At least one is required.

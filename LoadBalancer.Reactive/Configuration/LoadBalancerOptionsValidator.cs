@@ -36,6 +36,11 @@ public static class LoadBalancerOptionsValidator
 
         ValidateBackends(options.Backends, errors);
 
+        if (string.IsNullOrEmpty(options.Name) || !options.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            errors.Add($"Name '{options.Name}' must be letters, digits, '.', '_' or '-', and not empty.");
+        }
+
         if (options.CustomStrategy is null && !LoadBalancingStrategies.All.Contains(options.Strategy ?? string.Empty))
         {
             errors.Add(LoadBalancingStrategies.UnknownMessage("Strategy", options.Strategy));

@@ -42,6 +42,7 @@ public static class LoadBalancerConfiguration
             var defaults = new LoadBalancerOptions();
             return new LoadBalancerOptions
             {
+                Name = section["Name"] ?? defaults.Name,
                 Listen = Strings(section, "Listen"),
                 Backends = [.. section.GetSection("Backends").GetChildren().Select(Backend)],
                 Strategy = section["Strategy"] ?? defaults.Strategy,

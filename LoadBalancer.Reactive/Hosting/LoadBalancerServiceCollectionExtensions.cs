@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using LoadBalancer.Reactive.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,7 +35,7 @@ public static class LoadBalancerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(provider => new TcpLoadBalancer(
-            options(provider), scheduler: null, provider.GetService<ILogger<TcpLoadBalancer>>()));
+            options(provider), scheduler: null, provider.GetService<ILogger<TcpLoadBalancer>>(), provider.GetService<IMeterFactory>()));
         services.AddHostedService<LoadBalancerHostedService>();
         return services;
     }
