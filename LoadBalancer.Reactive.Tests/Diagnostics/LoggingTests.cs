@@ -1,7 +1,9 @@
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Diagnostics;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
+using Microsoft.Reactive.Testing;
 
 namespace LoadBalancer.Reactive.Tests.Diagnostics;
 
@@ -55,6 +57,31 @@ public sealed class LoggingTests
         await events.WaitForAsync<ConnectionCompleted>();
 
         Assert.Equal([30, 31, 34], logger.Entries.Where(e => e.Level == LogLevel.Debug).Select(e => e.Id));
+    }
+
+    [Fact]
+    public void Refusals_AreCountedAndLoggedOncePerReasonPerInterval_EachAtDebugOnly()
+    {
+        var scheduler = new TestScheduler();
+        var logger = new RecordingLogger(LogLevel.Information);
+        var log = new BalancerLog(logger, scheduler);
+        var client = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 40000);
+
+        for (var id = 1; id <= 500; id++)
+        {
+            log.Record(new ConnectionRejected(id, client, id % 5 == 0 ? RejectionReason.QueueTimeout : RejectionReason.Denied));
+        }
+
+        Assert.Empty(logger.Entries);
+        scheduler.AdvanceBy(BalancerLog.RefusalInterval.Ticks);
+        log.Record(new ConnectionRejected(501, client, RejectionReason.Denied));
+        log.Record(new BalancerStopped(0, 0));
+
+        Assert.Equal(
+            [(26, "400 connection(s) refused in the last 00:00:10: Denied"), (26, "100 connection(s) refused in the last 00:00:10: QueueTimeout"),
+             (26, "1 connection(s) refused in the last 00:00:10: Denied"), (2, "Balancer stopped: 0 connection(s) finished, 0 cut at the deadline")],
+            logger.Entries.Select(e => (e.Id, e.Message)));
+        Assert.All(logger.Entries.Where(e => e.Id == 26), e => Assert.Equal(LogLevel.Warning, e.Level));
     }
 
     private sealed class RecordingLogger(LogLevel minimum) : ILogger<TcpLoadBalancer>

@@ -168,6 +168,7 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
         return null;
     }
 
-    [LoggerMessage(24, LogLevel.Warning, "Connection from {Peer} closed for want of a valid {What}: {Error}")]
+    // Per connection, so at Debug: the refusal it ends in is counted and logged by reason (see Diagnostics.BalancerLog).
+    [LoggerMessage(24, LogLevel.Debug, "Connection from {Peer} closed for want of a valid {What}: {Error}")]
     private static partial void LogInvalidPreface(ILogger logger, EndPoint peer, string what, string error);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reactive.Concurrency;
 using LoadBalancer.Reactive.Events;
 using Microsoft.Extensions.Logging;
 
@@ -8,11 +9,16 @@ namespace LoadBalancer.Reactive.Diagnostics;
 /// <summary>
 /// What the balancer writes to ILogger, from its events: start and stop, backend health and membership, and
 /// problems at Information and above; one line per connection event at Debug only, so nothing on the hot path
-/// logs at Information.
+/// logs at Information. Refused connections are counted, and each reason is logged once per
+/// <see cref="RefusalInterval"/> with its count, so a flood of refusals (an attack, a full queue) is a few lines.
 /// </summary>
-internal sealed partial class BalancerLog(ILogger logger)
+internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler)
 {
+    /// <summary>How long refusals of one reason are counted before they are logged, as one Warning with the count.</summary>
+    public static readonly TimeSpan RefusalInterval = TimeSpan.FromSeconds(10);
+
     private readonly ILogger _logger = logger;
+    private readonly Dictionary<RejectionReason, int> _refusals = [];
 
     /// <summary>Logs work that failed although it should not (a bug); the balancer carries on without it.</summary>
     public void WorkFaulted(Exception exception) => Log.WorkFaulted(_logger, exception);
@@ -25,6 +31,7 @@ internal sealed partial class BalancerLog(ILogger logger)
                 Log.Started(_logger, string.Join(", ", e.ListenEndPoints));
                 break;
             case BalancerStopped e:
+                FlushRefusals();
                 Log.Stopped(_logger, e.Finished, e.Aborted);
                 break;
             case BackendHealthChanged { Healthy: true } e:
@@ -50,6 +57,7 @@ internal sealed partial class BalancerLog(ILogger logger)
                 break;
             case ConnectionRejected e:
                 Log.Rejected(_logger, e.ConnectionId, e.Client, e.Reason);
+                CountRefusal(e.Reason);
                 break;
             case ConnectionFailed e:
                 Log.Failed(_logger, e.ConnectionId, e.Attempts, e.Backend, e.Error, e.Message);
@@ -75,6 +83,55 @@ internal sealed partial class BalancerLog(ILogger logger)
             case ConnectionCompleted e:
                 Log.Completed(_logger, e.ConnectionId, e.Backend, e.Reason, e.BytesFromClient, e.BytesFromBackend, e.Duration);
                 break;
+        }
+    }
+
+    // The first refusal of a reason opens its window; when the window closes, the count is logged and starts again.
+    private void CountRefusal(RejectionReason reason)
+    {
+        lock (_refusals)
+        {
+            var count = _refusals.GetValueOrDefault(reason) + 1;
+            _refusals[reason] = count;
+            if (count > 1)
+            {
+                return;
+            }
+        }
+
+        scheduler.Schedule(reason, RefusalInterval, (_, due) =>
+        {
+            FlushRefusal(due);
+            return System.Reactive.Disposables.Disposable.Empty;
+        });
+    }
+
+    private void FlushRefusal(RejectionReason reason)
+    {
+        int count;
+        lock (_refusals)
+        {
+            if (!_refusals.Remove(reason, out count))
+            {
+                return;
+            }
+        }
+
+        Log.Refused(_logger, count, RefusalInterval, reason);
+    }
+
+    // On stop, what is counted is logged at once rather than lost with the windows still open.
+    private void FlushRefusals()
+    {
+        RejectionReason[] open;
+        lock (_refusals)
+        {
+            open = [.. _refusals.Keys];
+        }
+
+        foreach (var reason in open)
+        {
+            FlushRefusal(reason);
         }
     }
 
@@ -104,7 +161,7 @@ internal sealed partial class BalancerLog(ILogger logger)
         [LoggerMessage(15, LogLevel.Warning, "Backend update rejected, the members stay as they were: {Errors}")]
         public static partial void MembershipRejected(ILogger logger, string errors);
 
-        [LoggerMessage(20, LogLevel.Warning, "Connection {ConnectionId} from {Client} rejected: {Reason}")]
+        [LoggerMessage(20, LogLevel.Debug, "Connection {ConnectionId} from {Client} rejected: {Reason}")]
         public static partial void Rejected(ILogger logger, long connectionId, EndPoint client, RejectionReason reason);
 
         [LoggerMessage(21, LogLevel.Warning, "Connection {ConnectionId} failed after {Attempts} attempt(s), last on {Backend} ({Error}): {Message}")]
@@ -118,6 +175,9 @@ internal sealed partial class BalancerLog(ILogger logger)
 
         [LoggerMessage(23, LogLevel.Error, "An event subscriber threw; the balancer carries on")]
         public static partial void SubscriberFaulted(ILogger logger, Exception exception);
+
+        [LoggerMessage(26, LogLevel.Warning, "{Count} connection(s) refused in the last {Interval}: {Reason}")]
+        public static partial void Refused(ILogger logger, int count, TimeSpan interval, RejectionReason reason);
 
         [LoggerMessage(16, LogLevel.Error, "Backend discovery failed and is no longer followed; the members stay as they are: {Message}")]
         public static partial void DiscoveryFailed(ILogger logger, string message);
