@@ -45,8 +45,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private readonly IScheduler _scheduler;
     private readonly BackendCatalog _backends;
     private readonly ConnectionRegistry _connections = new();
-    private readonly ISubject<BalancerInput> _commands = Subject.Synchronize(new Subject<BalancerInput>());
-    private readonly Subject<System.Reactive.Unit> _stopAccepting = new();
+    private readonly SerializingSubject<BalancerInput> _feed = new();
     private readonly Subject<BalancerInput> _inputLog = new();
     private readonly FoldTimers _timers;
     private readonly ConnectionWork _work;
@@ -63,6 +62,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private IReadOnlyList<IPEndPoint> _listenEndPoints = [];
     private readonly List<Socket> _listeners = [];
     private IDisposable _running = Disposable.Empty;
+    private IDisposable _discovery = Disposable.Empty;
     private ActiveHealthChecker? _health;
     private bool _started;
     private bool _stopping;
@@ -149,6 +149,8 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
+
+        // Under the lifecycle lock: a stop sees the balancer either not started or wholly wired.
         lock (_gate)
         {
             if (_started || _stopping)
@@ -156,54 +158,27 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
                 throw new InvalidOperationException("A balancer starts once; create a new one to start again.");
             }
 
-            _started = true;
-        }
-
-        try
-        {
-            foreach (var address in _model.Options.Listen)
+            try
             {
-                _listeners.Add(ListenerFactory.Listen(address));
+                foreach (var address in _model.Options.Listen)
+                {
+                    _listeners.Add(ListenerFactory.Listen(address));
+                }
             }
-        }
-        catch
-        {
-            _listeners.ForEach(listener => listener.Dispose());
-            lock (_gate)
+            catch
             {
+                _listeners.ForEach(listener => listener.Dispose());
                 _stopping = true;
+                _connections.Close();
+                _events.Complete();
+                _stopped.TrySetResult();
+                throw;
             }
 
-            _connections.Close();
-            _events.Complete();
-            _stopped.TrySetResult();
-            throw;
+            _started = true;
+            Wire();
         }
 
-        _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
-        _health = new ActiveHealthChecker(
-            _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)),
-            _scheduler,
-            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!.EndPoint, check, _scheduler, cancellationToken),
-            Post);
-
-        // Accepted clients become arrivals (after their preface); with the operator's and the probes' inputs
-        // they are folded one at a time, and every step is projected into the public events.
-        var arrivals = _listeners
-            .Select((listener, i) => (Socket: listener, Name: _model.Options.Listen[i], EndPoint: _listenEndPoints[i]))
-            .Select(listener => AcceptLoop.Observe(listener.Socket, _scheduler, error => OnAcceptFailed(listener.EndPoint, error))
-                .Catch((Exception error) => StopAccepting(listener.EndPoint, error))
-                .Select(client => _arrivals.Arrive(listener.Name, listener.EndPoint, client)))
-            .Merge()
-            .TakeUntil(_stopAccepting)
-            .Merge();
-        var steps = FeedbackLoop.Run(arrivals.Merge(_commands), _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted).Publish();
-        var publishing = steps.Do(Folded).Subscribe(_publisher);
-        var discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
-            ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))
-            : Disposable.Empty;
-        _running = new CompositeDisposable(discovery, publishing, steps.Connect());
-        Post(new ListenersBound([.. _listenEndPoints]));
         return Task.CompletedTask;
     }
 
@@ -227,34 +202,36 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
             return;
         }
 
+        if (!started)
+        {
+            _connections.Close();
+            _events.Complete();
+            _metrics.Dispose();
+            _stopped.TrySetResult();
+            return;
+        }
+
+        // From here every connection that leaves is counted; nothing new is accepted, discovered or probed.
+        Post(new StopRequested());
+        _discovery.Dispose();
         _connections.Close();
-        _stopAccepting.OnNext(System.Reactive.Unit.Default);
         _listeners.ForEach(listener => listener.Dispose());
         _health?.Dispose();
-        if (started)
+        try
         {
-            Post(new StopRequested());
-            try
-            {
-                await _connections.Idle.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Post(new StopDeadlinePassed());
-                _connections.AbortAll();
-                await _connections.Idle.ConfigureAwait(false);
-            }
-
-            // The last inputs: the stop is folded and published, then the stream of steps, and of events, completes.
-            Post(new StopFinished());
-            _commands.OnCompleted();
-            await _publisher.Completed.ConfigureAwait(false);
+            await _connections.Idle.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch (OperationCanceledException)
         {
-            _events.Complete();
+            Post(new StopDeadlinePassed());
+            _connections.AbortAll();
+            await _connections.Idle.ConfigureAwait(false);
         }
 
+        // The last input: the stop is folded and published, then the stream of steps, and of events, completes.
+        Post(new StopFinished());
+        _feed.OnCompleted();
+        await _publisher.Completed.ConfigureAwait(false);
         _running.Dispose();
         _metrics.Dispose();
         _stopped.TrySetResult();
@@ -308,8 +285,37 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <returns>Dispose to stop following.</returns>
     public IDisposable FollowBackends(IObservable<IReadOnlyList<BackendOptions>> backendSets) => _membership.Follow(backendSets);
 
-    // Every input from outside the fold's own work enters here, stamped with the time it happened.
-    private void Post(BalancerInput input) => _commands.OnNext(input.Time.Ticks == 0 ? input with { Time = _scheduler.Now } : input);
+    // Accepted clients become arrivals (after their preface); with the operator's calls and the probes' results they
+    // are posted into one feed and folded one at a time, and every step is projected into the public events.
+    private void Wire()
+    {
+        _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
+        var folding = FeedbackLoop.Run(_feed, _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted)
+            .Do(Folded)
+            .Subscribe(_publisher);
+        Post(new ListenersBound([.. _listenEndPoints]));
+        _running = new CompositeDisposable(
+            folding,
+            _listeners
+                .Select((listener, i) => (Socket: listener, Name: _model.Options.Listen[i], EndPoint: _listenEndPoints[i]))
+                .Select(listener => AcceptLoop.Observe(listener.Socket, _scheduler, error => OnAcceptFailed(listener.EndPoint, error))
+                    .Catch((Exception error) => OnAcceptLoopFailed(listener.EndPoint, error))
+                    .SelectMany(client => _arrivals.Arrive(listener.Name, listener.EndPoint, client)))
+                .Merge()
+                .Subscribe(_feed.OnNext, _log.WorkFaulted));
+        _health = new ActiveHealthChecker(
+            _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)),
+            _scheduler,
+            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!.EndPoint, check, _scheduler, cancellationToken),
+            Post);
+        _discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
+            ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))
+            : Disposable.Empty;
+    }
+
+    // Every input from outside the fold's own work enters here, stamped with the time it happened. The feed
+    // queues what comes before the loop runs, and never makes the poster wait.
+    private void Post(BalancerInput input) => _feed.OnNext(input.Time.Ticks == 0 ? input with { Time = _scheduler.Now } : input);
 
     // The state hosts read (Snapshot) moves on before the step's events are published; the input goes to the log.
     private void Folded(Step step)
@@ -334,7 +340,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
 
     // The accept loop pauses and retries on socket errors; anything else ends that listener's loop, which is
     // reported, while the other listeners and every open connection carry on.
-    private IObservable<Socket> StopAccepting(IPEndPoint listener, Exception error)
+    private IObservable<Socket> OnAcceptLoopFailed(IPEndPoint listener, Exception error)
     {
         Post(new AcceptErrored(listener, new FailureDetail(SocketError.SocketError, $"{error.Message}; this listener stopped accepting")));
         return Observable.Empty<Socket>();
