@@ -92,6 +92,12 @@ internal static class BalancerReducer
 
     private static Step CutConnectionsTo(BalancerState state, string address)
     {
+        var index = state.IndexOf(address);
+        if (index < 0 || !state.Backends[index].Removing)
+        {
+            return new Step(state, null);
+        }
+
         var cut = state.Connections.Where(pair => string.Equals(pair.Value.Backend, address, StringComparison.OrdinalIgnoreCase))
             .Select(pair => pair.Key).ToImmutableArray();
         return new Step(state, null) { Cut = cut };

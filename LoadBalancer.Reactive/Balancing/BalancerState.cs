@@ -48,7 +48,7 @@ internal sealed record BalancerState(
     public BalancerSnapshot ToSnapshot() => new(Backends);
 
     /// <summary>The index of the backend with this address (case-insensitive), or -1.</summary>
-    public int IndexOf(string address) => _indexByAddress.TryGetValue(address, out var index) ? index : -1;
+    public int IndexOf(string? address) => address is not null && _indexByAddress.TryGetValue(address, out var index) ? index : -1;
 
     /// <summary>Replaces one backend, bumping <see cref="MembershipVersion"/> if its weight changed.</summary>
     public BalancerState WithBackend(int index, BackendSnapshot updated) => this with

@@ -11,6 +11,11 @@ internal static class Membership
 {
     public static Step Add(BalancerState state, AddBackend add, FoldPolicy policy)
     {
+        if (add.Backend?.Address is null)
+        {
+            return new Step(state, null);
+        }
+
         var index = state.IndexOf(add.Backend.Address);
         if (index >= 0)
         {

@@ -41,7 +41,7 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
                 ListenerEndPoint = listenerEndPoint,
             };
         }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        catch (Exception exception)
         {
             client.Dispose();
             var detail = new FailureDetail(exception is SocketException socket ? socket.SocketErrorCode : SocketError.SocketError, exception.Message);

@@ -112,6 +112,19 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
         }
     }
 
+    /// <summary>
+    /// After a relay handed the client back untouched (its backend reset before a byte), makes the next attempt's
+    /// steps abortable again, as the first attempt's were.
+    /// </summary>
+    public void ReadyForRetry()
+    {
+        lock (_gate)
+        {
+            _relay = null;
+            _abort ??= _aborted ? null : new CancellationTokenSource();
+        }
+    }
+
     /// <summary>Closes the client (with a FIN) when it will not be relayed: rejected, failed, or cut short.</summary>
     public void CloseClient()
     {

@@ -93,6 +93,11 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         try
         {
             var result = await connection.Relay(backendEnd, settings.Scheduler, settings.IdleTimeout).ConfigureAwait(false);
+            if (result.Retriable)
+            {
+                connection.ReadyForRetry();
+            }
+
             ended = result.Retriable
                 // Accepted by the kernel but reset before a byte either way (its listener closed with us in the
                 // queue): nothing happened, so the fold may try another backend.

@@ -34,26 +34,39 @@ internal sealed class ConnectionWork(ConnectionRegistry registry, BackendCatalog
             registry.Abort(id);
         }
 
+        List<IObservable<BalancerInput>>? more = null;
         foreach (var placed in step.FromQueue)
         {
-            work = work is null ? Attempt(placed) : work.Merge(Attempt(placed));
+            (more ??= []).Add(Attempt(placed));
         }
 
         // The drain deadline rejects one queued connection per step: fold it again while any still waits.
         if (step.Input is StopDeadlinePassed && !step.State.Queue.IsEmpty)
         {
-            work = Observable.Return<BalancerInput>(new StopDeadlinePassed { Time = settings.Scheduler.Now });
+            (more ??= []).Add(Observable.Return<BalancerInput>(new StopDeadlinePassed { Time = settings.Scheduler.Now }));
         }
 
-        return work;
+        if (more is null)
+        {
+            return work;
+        }
+
+        if (work is not null)
+        {
+            more.Add(work);
+        }
+
+        return more.Count == 1 ? more[0] : more.Merge();
     }
 
     private IObservable<BalancerInput> Attempt(Assignment assignment)
     {
         // A connection is registered before it arrives and a backend defined before it joins, so neither lookup
         // fails; if one did, the backend's count must not stay up for a connection nobody will relay.
-        if (registry.Find(assignment.ConnectionId) is not { } connection || backends.Find(assignment.Backend.Address) is not { } backend)
+        var connection = registry.Find(assignment.ConnectionId);
+        if (connection is null || backends.Find(assignment.Backend.Address) is not { } backend)
         {
+            connection?.CloseClient();
             return Observable.Return<BalancerInput>(new ConnectionEnded(assignment.ConnectionId) { Time = settings.Scheduler.Now });
         }
 

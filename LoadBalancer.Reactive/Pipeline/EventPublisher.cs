@@ -42,11 +42,21 @@ internal sealed class EventPublisher : IObserver<Balancing.Step>
         _completed.TrySetResult();
     }
 
+    // The meters call MeterListener callbacks and the log calls the host's logger, both code of the host's, on the
+    // fold's thread: one that throws is reported to subscribers like a throwing subscriber, and the rest carries on.
     private void Publish(LoadBalancerEvent @event)
     {
-        _metrics.Record(@event);
-        _statistics.Record(@event);
-        _log.Record(@event);
+        try
+        {
+            _metrics.Record(@event);
+            _statistics.Record(@event);
+            _log.Record(@event);
+        }
+        catch (Exception exception)
+        {
+            _hub.Publish(new SubscriberFaulted(exception) { Timestamp = @event.Timestamp });
+        }
+
         _hub.Publish(@event);
     }
 }

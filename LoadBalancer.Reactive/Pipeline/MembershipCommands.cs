@@ -17,12 +17,13 @@ internal sealed class MembershipCommands(
     public void Add(BackendOptions backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        Define([backend], "Backend");
+        ThrowIfInvalid(LoadBalancerOptionsValidator.ValidateBackends([backend], "Backend"));
         if (Find(backend.Address) is { Draining: false })
         {
             throw new LoadBalancerOptionsException([$"Backend '{backend.Address}' is already a member."]);
         }
 
+        Define([(backend, "Backend")]);
         post(new AddBackend(backend));
     }
 
@@ -57,11 +58,14 @@ internal sealed class MembershipCommands(
     public void Update(IReadOnlyList<BackendOptions> set)
     {
         ArgumentNullException.ThrowIfNull(set);
-        Define(set, "Backends");
-        foreach (var change in MembershipDiff.Compute(members(), set))
-        {
-            post(change);
-        }
+        ThrowIfInvalid(LoadBalancerOptionsValidator.ValidateBackends(set, "Backends"));
+        var changes = MembershipDiff.Compute(members(), set).ToList();
+
+        // Only backends that join or resume are (re)defined: a member's way of being reached (endpoint, TLS,
+        // PROXY header) is fixed while it serves, and its certificates are not loaded again for every set.
+        var joining = changes.OfType<AddBackend>().Select(add => add.Backend).ToHashSet();
+        Define([.. set.Select((backend, i) => (backend, $"Backends[{i}]")).Where(named => joining.Contains(named.backend))]);
+        changes.ForEach(post);
     }
 
     /// <summary>Applies each set as <see cref="Update"/> does; an invalid set is refused, a failing source reported.</summary>
@@ -83,18 +87,22 @@ internal sealed class MembershipCommands(
             error => post(new DiscoveryErrored(error.Message)));
     }
 
-    private void Define(IReadOnlyList<BackendOptions> set, string field)
+    // Validated backends' definitions, certificates loaded, each named in errors by its field; none is stored unless
+    // all of them load.
+    private void Define(IReadOnlyList<(BackendOptions Backend, string Field)> set)
     {
-        var errors = LoadBalancerOptionsValidator.ValidateBackends(set, field).ToList();
-        var definitions = errors.Count > 0
-            ? []
-            : set.Select((backend, i) => BalancerModel.Define(backend, defaultHealthCheck, $"{field}[{i}]", errors)).ToList();
+        var errors = new List<string>();
+        var definitions = set.Select(named => BalancerModel.Define(named.Backend, defaultHealthCheck, named.Field, errors)).ToList();
+        ThrowIfInvalid(errors);
+        definitions.ForEach(backends.Put);
+    }
+
+    private static void ThrowIfInvalid(IReadOnlyList<string> errors)
+    {
         if (errors.Count > 0)
         {
             throw new LoadBalancerOptionsException(errors);
         }
-
-        definitions.ForEach(backends.Put);
     }
 
     private BackendSnapshot? Find(string address) =>
