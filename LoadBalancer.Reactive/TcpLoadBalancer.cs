@@ -293,7 +293,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         var folding = FeedbackLoop.Run(_feed, _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted)
             .Do(Folded)
             .Subscribe(_publisher);
-        Post(new ListenersBound([.. _listenEndPoints]));
+        Post(new Reported(new BalancerStarted([.. _listenEndPoints])));
         _running = new CompositeDisposable(
             folding,
             _listeners
@@ -336,13 +336,13 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private ILoadBalancingStrategy CreateStrategy() => _model.Options.CustomStrategy ?? LoadBalancingStrategies.Create(_model.Options.Strategy);
 
     private void OnAcceptFailed(IPEndPoint listener, SocketException error) =>
-        Post(new AcceptErrored(listener, new FailureDetail(error.SocketErrorCode, error.Message)));
+        Post(new Reported(new AcceptFailed(listener, error.SocketErrorCode, error.Message)));
 
     // The accept loop pauses and retries on socket errors; anything else ends that listener's loop, which is
     // reported, while the other listeners and every open connection carry on.
     private IObservable<Socket> OnAcceptLoopFailed(IPEndPoint listener, Exception error)
     {
-        Post(new AcceptErrored(listener, new FailureDetail(SocketError.SocketError, $"{error.Message}; this listener stopped accepting")));
+        Post(new Reported(new AcceptFailed(listener, SocketError.SocketError, $"{error.Message}; this listener stopped accepting")));
         return Observable.Empty<Socket>();
     }
 }

@@ -13,15 +13,15 @@ public class StopFoldTests
     {
         var policy = Policy();
         var state = Fold(State(2), policy, Arrive(1), Arrive(2), Arrive(3), Release(1));
-        Assert.Equal((0, 0), (state.FinishedWhileStopping, state.CutWhileStopping));
+        Assert.Equal((0, 0), (state.FinishedWhileStopping, state.AbortedWhileStopping));
 
         state = Fold(state, policy,
             new StopRequested(),
             Release(2),
             new ConnectionEnded(3) { Reason = CompletionReason.Aborted },
-            new ConnectionArrived(4) { Refusal = RejectionReason.FirstByteTimeout, CutShort = true });
+            new ConnectionArrived(4) { Rejected = RejectionReason.FirstByteTimeout, Aborted = true });
 
-        Assert.Equal((1, 2), (state.FinishedWhileStopping, state.CutWhileStopping));
+        Assert.Equal((1, 2), (state.FinishedWhileStopping, state.AbortedWhileStopping));
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public class StopFoldTests
             new[] { first, second }.Select(step => Assert.IsType<Rejection>(step.Decision)).Select(r => (r.ConnectionId, r.Reason)));
         Assert.Null(none.Decision);
         Assert.Empty(none.State.Queue);
-        Assert.Equal(2, none.State.CutWhileStopping);
+        Assert.Equal(2, none.State.AbortedWhileStopping);
         Assert.Single(none.State.Connections);
     }
 

@@ -41,17 +41,26 @@ public sealed record ConnectionArrived(long ConnectionId, EndPoint? Client = nul
     /// <summary>The endpoint the client connected to, as bound.</summary>
     internal EndPoint? ListenerEndPoint { get; init; }
 
+    /// <summary>
+    /// When the client connected, if earlier than <see cref="BalancerInput.Time"/> (its preface was read first):
+    /// its duration and its client's connection rate count from then.
+    /// </summary>
+    internal DateTimeOffset AcceptedAt { get; init; }
+
+    /// <summary>When the connection began: <see cref="AcceptedAt"/> when set, else <see cref="BalancerInput.Time"/>.</summary>
+    internal DateTimeOffset Since => AcceptedAt == default ? Time : AcceptedAt;
+
     /// <summary>The trusted proxy it came through, when <see cref="Client"/> was read from a PROXY header.</summary>
     internal EndPoint? ProxiedBy { get; init; }
 
     /// <summary>
-    /// Why the connection is refused before the fold could balance it (a bad PROXY header, no first byte, a
+    /// Why the connection is rejected before the fold could balance it (a bad PROXY header, no first byte, a
     /// failed TLS handshake); null when it arrived whole.
     /// </summary>
-    internal RejectionReason? Refusal { get; init; }
+    internal RejectionReason? Rejected { get; init; }
 
-    /// <summary>With a <see cref="Refusal"/>: the balancer itself cut the connection short (it is stopping).</summary>
-    internal bool CutShort { get; init; }
+    /// <summary>With <see cref="Rejected"/>: the balancer itself aborted the connection while reading its preface (it is stopping).</summary>
+    internal bool Aborted { get; init; }
 }
 
 /// <summary>
@@ -86,8 +95,8 @@ public sealed record ConnectionEnded(long ConnectionId, bool BackendFailed = fal
     /// <summary>How it ended.</summary>
     public CompletionReason Reason { get; init; } = CompletionReason.ClientClosed;
 
-    /// <summary>Set when the connection was never relayed (cut short while connecting): it ended as a failure.</summary>
-    internal FailureDetail? Failure { get; init; }
+    /// <summary>Why, when the connection was never relayed (aborted while connecting): it ended as a failure.</summary>
+    internal FailureDetail? NeverRelayed { get; init; }
 }
 
 /// <summary>An active health probe of a backend finished.</summary>
@@ -131,35 +140,26 @@ internal sealed record QueueTimedOut(long ConnectionId) : BalancerInput;
 /// <param name="Backend">The backend's address, as configured.</param>
 internal sealed record SlowStartTick(string Backend) : BalancerInput;
 
-/// <summary>The close deadline of a removed backend has passed: its connections still open are cut.</summary>
+/// <summary>The close deadline of a removed backend has passed: its connections still open are aborted.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 internal sealed record CloseDeadlinePassed(string Backend) : BalancerInput;
 
-/// <summary>The balancer is listening on these endpoints.</summary>
-/// <param name="EndPoints">The endpoints as bound.</param>
-internal sealed record ListenersBound(IReadOnlyList<EndPoint> EndPoints) : BalancerInput;
-
-/// <summary>The balancer stops: from here on, each connection that leaves is counted as finished or cut.</summary>
+/// <summary>The balancer stops: from here on, each connection that leaves is counted as finished or aborted.</summary>
 internal sealed record StopRequested : BalancerInput;
 
 /// <summary>
-/// The drain deadline passed while stopping: open connections are cut, and the connection at the head of the
-/// queue is rejected (folded again while any waits).
+/// The drain deadline passed while stopping: the connection at the head of the queue is rejected, and the input
+/// is folded again while any waits (the connections' work re-posts it); the facade aborts the open ones.
 /// </summary>
 internal sealed record StopDeadlinePassed : BalancerInput;
 
 /// <summary>Nothing is open any more: the balancer has stopped.</summary>
 internal sealed record StopFinished : BalancerInput;
 
-/// <summary>Accepting on a listener failed; the listener pauses and carries on.</summary>
-/// <param name="Listener">The listener's endpoint.</param>
-/// <param name="Detail">The socket error and its message.</param>
-internal sealed record AcceptErrored(EndPoint Listener, FailureDetail Detail) : BalancerInput;
-
-/// <summary>A set of backends from a discovery source was invalid and skipped.</summary>
-/// <param name="Errors">Every problem with it.</param>
-internal sealed record BackendSetRefused(IReadOnlyList<string> Errors) : BalancerInput;
-
-/// <summary>A discovery source failed; the balancer stops following it and keeps the members it has.</summary>
-/// <param name="Message">What went wrong.</param>
-internal sealed record DiscoveryErrored(string Message) : BalancerInput;
+/// <summary>
+/// Something hosts are told that changes nothing in the fold (the balancer listening, an accept that failed, a
+/// backend set refused, a discovery source that failed): folded all the same, so that every public event comes
+/// from one ordered log of inputs.
+/// </summary>
+/// <param name="Event">The event, published as it is, stamped with this input's time.</param>
+internal sealed record Reported(LoadBalancerEvent Event) : BalancerInput;

@@ -18,7 +18,7 @@ internal static class BalancerReducer
 
     private static Step ReduceInput(BalancerState state, BalancerInput input, FoldPolicy policy)
     {
-        if (input is ConnectionArrived { Refusal: { } refusal } refused)
+        if (input is ConnectionArrived { Rejected: { } refusal } refused)
         {
             // Refused before it could be balanced (its preface was bad or never came): nothing is counted.
             return IsKnown(state, refused.ConnectionId)
@@ -42,7 +42,7 @@ internal static class BalancerReducer
         return ClientAdmission.Settle(step, policy.Clients);
     }
 
-    // While stopping, every connection that leaves the fold is counted once: cut if the balancer cut it (at
+    // While stopping, every connection that leaves the fold is counted once: aborted if the balancer aborted it (at
     // the deadline, or while reading its preface), else finished by itself.
     private static Step CountWhileStopping(Step step, BalancerInput input)
     {
@@ -51,17 +51,17 @@ internal static class BalancerReducer
             return step;
         }
 
-        var cut = input switch
+        var aborted = input switch
         {
             ConnectionEnded ended => ended.Reason == Events.CompletionReason.Aborted,
-            ConnectionArrived arrived => arrived.CutShort,
+            ConnectionArrived arrived => arrived.Aborted,
             StopDeadlinePassed => true,
             _ => false,
         };
         var state = step.State;
         return step with
         {
-            State = cut ? state with { CutWhileStopping = state.CutWhileStopping + 1 } : state with { FinishedWhileStopping = state.FinishedWhileStopping + 1 },
+            State = aborted ? state with { AbortedWhileStopping = state.AbortedWhileStopping + 1 } : state with { FinishedWhileStopping = state.FinishedWhileStopping + 1 },
         };
     }
 
@@ -82,7 +82,7 @@ internal static class BalancerReducer
         ReweightBackend reweight => Membership.Reweight(state, reweight),
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         SlowStartTick tick => SlowStart.Tick(state, tick, policy),
-        CloseDeadlinePassed deadline => CutConnectionsTo(state, deadline.Backend),
+        CloseDeadlinePassed deadline => AbortConnectionsTo(state, deadline.Backend),
         StopRequested => new Step(state with { Stopping = true }, null),
         StopDeadlinePassed => Queueing.RejectHead(state),
         // Connected, listening, accept and discovery problems change nothing here: they are folded so that
@@ -90,7 +90,7 @@ internal static class BalancerReducer
         _ => new Step(state, null),
     };
 
-    private static Step CutConnectionsTo(BalancerState state, string address)
+    private static Step AbortConnectionsTo(BalancerState state, string address)
     {
         var index = state.IndexOf(address);
         if (index < 0 || !state.Backends[index].Removing)
@@ -98,9 +98,9 @@ internal static class BalancerReducer
             return new Step(state, null);
         }
 
-        var cut = state.Connections.Where(pair => string.Equals(pair.Value.Backend, address, StringComparison.OrdinalIgnoreCase))
+        var aborted = state.Connections.Where(pair => string.Equals(pair.Value.Backend, address, StringComparison.OrdinalIgnoreCase))
             .Select(pair => pair.Key).ToImmutableArray();
-        return new Step(state, null) { Cut = cut };
+        return new Step(state, null) { Aborts = aborted };
     }
 
     private static Step Arrive(BalancerState state, ConnectionArrived arrived, FoldPolicy policy)
@@ -124,7 +124,7 @@ internal static class BalancerReducer
         var index = PickWithPanic(state, arrived.ConnectionId, arrived.Client, pool, policy);
         if (index >= 0)
         {
-            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(arrived.Time, state.Backends[index].Address, 1, arrived.Client, [], pool));
+            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(arrived.Since, state.Backends[index].Address, 1, arrived.Client, [], pool));
         }
 
         return state.Backends.Any(backend => backend.InService && backend.Full && ServerNameRouter.InPool(backend, pool))

@@ -34,8 +34,8 @@ internal sealed record BalancerState(
     /// <summary>While stopping: connections that ended by themselves.</summary>
     public int FinishedWhileStopping { get; init; }
 
-    /// <summary>While stopping: connections the balancer cut at the deadline.</summary>
-    public int CutWhileStopping { get; init; }
+    /// <summary>While stopping: connections the balancer aborted (at the deadline, or while reading their preface).</summary>
+    public int AbortedWhileStopping { get; init; }
 
     private FrozenDictionary<string, int> _indexByAddress = Index(Backends);
 

@@ -30,7 +30,7 @@ internal static class ClientAdmission
             return (state, null);
         }
 
-        var now = arrived.Time;
+        var now = arrived.Since;
         var tally = state.Clients.TryGetValue(address, out var known) ? known.Roll(now, rules.RateInterval) : ClientTally.Fresh(now);
         var rate = tally.Rate(now, rules.RateInterval);
         tally = tally with { Current = tally.Current + 1 };

@@ -104,8 +104,8 @@ internal readonly record struct Step(BalancerState State, Decision? Decision, Im
     /// <summary>Queued connections this input made room for, placed in queue order.</summary>
     public ImmutableArray<Assignment> FromQueue { get; init; } = [];
 
-    /// <summary>Connections to cut now (the close deadline of a removed backend passed).</summary>
-    public ImmutableArray<long> Cut { get; init; } = [];
+    /// <summary>Connections to abort now (the close deadline of a removed backend passed).</summary>
+    public ImmutableArray<long> Aborts { get; init; } = [];
 
     /// <summary>The input this step folded; null for the fold's starting point.</summary>
     public BalancerInput? Input { get; init; }

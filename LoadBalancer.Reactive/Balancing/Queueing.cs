@@ -21,7 +21,7 @@ internal static class Queueing
             return new Step(state, new Rejection(arrived.ConnectionId, refused) { Client = arrived.Client });
         }
 
-        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName), arrived.Time));
+        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName), arrived.Since));
         return new Step(state with { Queue = queue }, new Queued(arrived.ConnectionId, queue.Count, reason));
     }
 

@@ -25,7 +25,7 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
 
     /// <summary>
     /// The arrival of one accepted client: at once, or once its preface is read; nothing if the balancer is
-    /// stopping. One client's fault never ends the stream of arrivals: it becomes an <see cref="AcceptErrored"/>.
+    /// stopping. One client's fault never ends the stream of arrivals: it is reported as an <see cref="AcceptFailed"/>.
     /// </summary>
     /// <param name="listener">The listener's name, as written in Listen.</param>
     /// <param name="listenerEndPoint">The listener's endpoint, as bound.</param>
@@ -44,8 +44,8 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
         catch (Exception exception)
         {
             client.Dispose();
-            var detail = new FailureDetail(exception is SocketException socket ? socket.SocketErrorCode : SocketError.SocketError, exception.Message);
-            return Observable.Return<BalancerInput>(new AcceptErrored(listenerEndPoint, detail) { Time = scheduler.Now });
+            var error = exception is SocketException socket ? socket.SocketErrorCode : SocketError.SocketError;
+            return Observable.Return<BalancerInput>(new Reported(new AcceptFailed(listenerEndPoint, error, exception.Message)) { Time = scheduler.Now });
         }
 
         if (!registry.TryAdd(connection))
@@ -73,13 +73,15 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
     private ConnectionArrived Arrival(ClientConnection connection, RejectionReason? refusal) =>
         new(connection.Id, connection.ClientEndPoint)
         {
-            Time = connection.AcceptedAt,
+            // It happens now (after its preface, if it had one); its duration and rate count from the accept.
+            Time = scheduler.Now,
+            AcceptedAt = connection.AcceptedAt,
             ServerName = connection.ServerName,
             Listener = connection.Listener,
             ListenerEndPoint = connection.ListenerEndPoint,
             ProxiedBy = connection.ClientEndPoint.Equals(connection.PeerEndPoint) ? null : connection.PeerEndPoint,
-            Refusal = refusal,
-            CutShort = refusal is not null && connection.IsAborted,
+            Rejected = refusal,
+            Aborted = refusal is not null && connection.IsAborted,
         };
 
     private bool FromTrustedProxy(EndPoint peer)
@@ -93,9 +95,8 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
         return model.TrustedProxies.Any(network => network.Contains(address));
     }
 
-    // Stamped with the time it was accepted (as arrivals without a preface are), for per-client rates and its
-    // duration. The readers report what a client sends as errors and do not throw; should one throw anyway, the
-    // client is refused (by the last stage it could have reached) rather than left open and uncounted.
+    // The readers report what a client sends as errors and do not throw; should one throw anyway, the client is
+    // refused (by the last stage it could have reached) rather than left open and uncounted.
     private async Task<ConnectionArrived> ArriveAfterPrefaceAsync(ClientConnection connection, bool fromProxy)
     {
         RejectionReason? refusal;

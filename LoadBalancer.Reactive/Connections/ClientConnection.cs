@@ -125,7 +125,7 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
         }
     }
 
-    /// <summary>Closes the client (with a FIN) when it will not be relayed: rejected, failed, or cut short.</summary>
+    /// <summary>Closes the client (with a FIN) when it will not be relayed: rejected, failed, or aborted while connecting.</summary>
     public void CloseClient()
     {
         lock (_gate)

@@ -132,7 +132,7 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         {
             Time = settings.Scheduler.Now,
             Reason = stopping ? CompletionReason.Aborted : CompletionReason.BackendReset,
-            Failure = failure,
+            NeverRelayed = failure,
         });
     }
 

@@ -7,7 +7,7 @@ namespace LoadBalancer.Reactive.Connections;
 /// <summary>
 /// What the fold's decisions set going for connections: an assignment becomes a <see cref="ConnectionAttempt"/>,
 /// whose inputs flow back into the fold; a rejection or a give-up closes the client; a release (the relay has
-/// closed both sides) lets the connection go; a cut aborts it.
+/// closed both sides) lets the connection go; an abort (a removed backend's close deadline) resets it.
 /// </summary>
 internal sealed class ConnectionWork(ConnectionRegistry registry, BackendCatalog backends, AttemptSettings settings)
 {
@@ -29,7 +29,7 @@ internal sealed class ConnectionWork(ConnectionRegistry registry, BackendCatalog
                 break;
         }
 
-        foreach (var id in step.Cut)
+        foreach (var id in step.Aborts)
         {
             registry.Abort(id);
         }

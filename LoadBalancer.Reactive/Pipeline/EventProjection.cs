@@ -78,31 +78,19 @@ internal static class EventProjection
 
             case ConnectionEnded ended when step.Decision is Release release:
                 var backend = release.Backend;
-                publish(ended.Failure is { } failure
+                publish(ended.NeverRelayed is { } failure
                     ? new ConnectionFailed(release.ConnectionId, backend.Address, failure.Error, failure.Message, backend.ActiveConnections) { Timestamp = time }
                     : new ConnectionCompleted(
                         release.ConnectionId, backend.Address, ended.BytesFromClient, ended.BytesFromBackend,
                         ended.Time - (release.Connection?.ArrivedAt ?? ended.Time), ended.Reason, backend.ActiveConnections) { Timestamp = time });
                 break;
 
-            case ListenersBound bound:
-                publish(new BalancerStarted(bound.EndPoints) { Timestamp = time });
-                break;
-
             case StopFinished:
-                publish(new BalancerStopped(state.FinishedWhileStopping, state.CutWhileStopping) { Timestamp = time });
+                publish(new BalancerStopped(state.FinishedWhileStopping, state.AbortedWhileStopping) { Timestamp = time });
                 break;
 
-            case AcceptErrored accept:
-                publish(new AcceptFailed(accept.Listener, accept.Detail.Error, accept.Detail.Message) { Timestamp = time });
-                break;
-
-            case BackendSetRefused refused:
-                publish(new MembershipRejected(refused.Errors) { Timestamp = time });
-                break;
-
-            case DiscoveryErrored discovery:
-                publish(new DiscoveryFailed(discovery.Message) { Timestamp = time });
+            case Reported reported:
+                publish(reported.Event with { Timestamp = time });
                 break;
 
             default:

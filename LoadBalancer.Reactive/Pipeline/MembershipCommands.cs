@@ -1,5 +1,6 @@
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
 
 namespace LoadBalancer.Reactive.Pipeline;
 
@@ -81,10 +82,10 @@ internal sealed class MembershipCommands(
                 }
                 catch (LoadBalancerOptionsException exception)
                 {
-                    post(new BackendSetRefused(exception.Errors));
+                    post(new Reported(new MembershipRejected(exception.Errors)));
                 }
             },
-            error => post(new DiscoveryErrored(error.Message)));
+            error => post(new Reported(new DiscoveryFailed(error.Message))));
     }
 
     // Validated backends' definitions, certificates loaded, each named in errors by its field; none is stored unless
