@@ -178,7 +178,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _health = new ActiveHealthChecker(
             _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)),
             _scheduler,
-            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!.EndPoint, check, _scheduler, cancellationToken),
+            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!, check, _scheduler, cancellationToken),
             Post);
 
         // Accepted clients become arrivals (after their preface); with the operator's and the probes' inputs
