@@ -136,6 +136,21 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <summary>Client connections the balancer holds right now: reading their preface, queued, connecting or relayed.</summary>
     internal int OpenConnections => _connections.Count;
 
+    /// <summary>
+    /// Where the balancer is in its life, read from the start and stop that set it (without their lock: a health
+    /// check may see a transition a moment late).
+    /// </summary>
+    internal BalancerLifecycle Lifecycle => (_stopped.Task.IsCompleted, _stopping, _listenEndPoints.Count > 0) switch
+    {
+        (true, _, _) => BalancerLifecycle.Stopped,
+        (_, true, _) => BalancerLifecycle.Stopping,
+        (_, _, true) => BalancerLifecycle.Listening,
+        _ => BalancerLifecycle.NotStarted,
+    };
+
+    /// <summary>Whether, with no backend available, connections go to every weighted backend rather than being rejected.</summary>
+    internal bool PanicMode => _model.Options.PanicMode;
+
     /// <summary>Binds every listen endpoint and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <exception cref="IOException">A listen endpoint cannot be bound (for example, it is in use); the message names it.</exception>
