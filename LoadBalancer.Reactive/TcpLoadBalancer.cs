@@ -140,13 +140,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// Where the balancer is in its life, read from the start and stop that set it (without their lock: a health
     /// check may see a transition a moment late).
     /// </summary>
-    internal BalancerLifecycle Lifecycle => (_stopped.Task.IsCompleted, _stopping, _listenEndPoints.Count > 0) switch
-    {
-        (true, _, _) => BalancerLifecycle.Stopped,
-        (_, true, _) => BalancerLifecycle.Stopping,
-        (_, _, true) => BalancerLifecycle.Listening,
-        _ => BalancerLifecycle.NotStarted,
-    };
+    internal BalancerLifecycle Lifecycle => BalancerLifecycles.Of(_stopped.Task.IsCompleted, _stopping, _listenEndPoints.Count > 0);
 
     /// <summary>Whether, with no backend available, connections go to every weighted backend rather than being rejected.</summary>
     internal bool PanicMode => _model.Options.PanicMode;

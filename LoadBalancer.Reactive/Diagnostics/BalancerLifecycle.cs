@@ -15,3 +15,13 @@ internal enum BalancerLifecycle
     /// <summary>Stopped, or its start failed: nothing is open.</summary>
     Stopped,
 }
+
+/// <summary>Reads a <see cref="BalancerLifecycle"/> from what a balancer's start and stop leave behind.</summary>
+internal static class BalancerLifecycles
+{
+    /// <param name="stopped">The stop has finished (or the start failed).</param>
+    /// <param name="stopping">A stop has begun.</param>
+    /// <param name="listening">The listen endpoints are bound.</param>
+    public static BalancerLifecycle Of(bool stopped, bool stopping, bool listening) =>
+        stopped ? BalancerLifecycle.Stopped : stopping ? BalancerLifecycle.Stopping : listening ? BalancerLifecycle.Listening : BalancerLifecycle.NotStarted;
+}
