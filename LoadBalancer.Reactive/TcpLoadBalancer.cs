@@ -142,6 +142,15 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <summary>Client connections the balancer holds right now: reading their preface, queued, connecting or relayed.</summary>
     internal int OpenConnections => _connections.Count;
 
+    /// <summary>
+    /// Where the balancer is in its life, read from the start and stop that set it (without their lock: a health
+    /// check may see a transition a moment late).
+    /// </summary>
+    internal BalancerLifecycle Lifecycle => BalancerLifecycles.Of(_stopped.Task.IsCompleted, _stopping, _listenEndPoints.Count > 0);
+
+    /// <summary>Whether, with no backend available, connections go to every weighted backend rather than being rejected.</summary>
+    internal bool PanicMode => _model.Options.PanicMode;
+
     /// <summary>Binds every listen endpoint and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <exception cref="IOException">A listen endpoint cannot be bound (for example, it is in use); the message names it.</exception>
@@ -306,7 +315,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _health = new ActiveHealthChecker(
             _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)),
             _scheduler,
-            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!.EndPoint, check, _scheduler, cancellationToken),
+            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!, check, _scheduler, cancellationToken),
             Post);
         _discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
             ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))

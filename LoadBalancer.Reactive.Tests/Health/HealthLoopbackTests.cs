@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
@@ -129,6 +130,37 @@ public class HealthLoopbackTests
         Assert.Equal((run.Dead, TimeSpan.FromSeconds(30), 1), (ejected.Backend, ejected.Duration, ejected.Ejections));
         Assert.Equal(5, run.Events.OfType<ConnectAttemptFailed>().Count());
         Assert.True(run.Balancer.Snapshot.Backends[0].Ejected);
+    }
+
+    [Fact]
+    public async Task TlsBackendWhoseCertificateDoesNotValidate_IsMarkedDownAfterFallProbes_WhileATrustedOneStaysUp()
+    {
+        // Two identical TLS servers; only the trust differs, so a bare connect probe would call both healthy.
+        using var certificate = Infrastructure.Tls.Certificate("api.example.com");
+        await using var untrusted = Infrastructure.Tls.Server("untrusted", certificate);
+        await using var trusted = Infrastructure.Tls.Server("trusted", certificate);
+        var checks = s_fastChecks with { Interval = TimeSpan.FromMilliseconds(100) };
+        var started = DateTimeOffset.UtcNow;
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends =
+            [
+                new(untrusted.Address) { Tls = new BackendTlsOptions { ServerName = "api.example.com" } }, // the system's roots do not know it
+                new(trusted.Address) { Tls = new BackendTlsOptions { ServerName = "api.example.com", TrustedCertificates = [X509CertificateLoader.LoadCertificate(certificate.RawData)] } },
+            ],
+            HealthCheck = checks,
+        });
+        using var events = new EventRecorder(balancer.Events);
+
+        var down = Assert.Single(await events.WaitForAsync<BackendHealthChanged>(1, e => e.Backend == untrusted.Address));
+        Assert.False(down.Healthy);
+        Assert.True(down.Timestamp - started >= checks.Interval * checks.Fall, $"marked down after {down.Timestamp - started}, before {checks.Fall} probes");
+
+        // Three more intervals: the trusted backend's probes, handshakes included, keep passing.
+        await Task.Delay(checks.Interval * checks.Fall);
+        Assert.Equal([false, true], balancer.Snapshot.Backends.Select(backend => backend.Healthy));
+        Assert.DoesNotContain(events.OfType<BackendHealthChanged>(), e => e.Backend == trusted.Address);
+        Assert.Equal("trusted", await Loopback.AskAsync(balancer.ListenEndPoints[0]));
     }
 
     // A refusing backend first, then two that answer with their address, balanced round robin.

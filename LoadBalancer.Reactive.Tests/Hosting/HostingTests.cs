@@ -3,6 +3,7 @@ using LoadBalancer.Reactive.Hosting;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace LoadBalancer.Reactive.Tests.Hosting;
@@ -96,6 +97,34 @@ public class HostingTests
         await host.StopAsync().WaitAsync(Loopback.Timeout);
 
         await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => Loopback.ConnectAsync(balancer.ListenEndPoints[0]));
+    }
+
+    [Fact]
+    public async Task AddHealthChecksAddTcpLoadBalancer_ReportsTheHostedBalancer_UnderItsNameAndTags()
+    {
+        await using var backend = LoopbackServer.Holding();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
+            ["LoadBalancer:Backends:0"] = backend.Address,
+            ["LoadBalancer:HealthCheck:Enabled"] = "false",
+        });
+        builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        builder.Services.AddHealthChecks().AddTcpLoadBalancer(tags: ["ready"]);
+        using var host = builder.Build();
+        var health = host.Services.GetRequiredService<HealthCheckService>();
+
+        Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync().WaitAsync(Loopback.Timeout)).Status);
+
+        await host.StartAsync().WaitAsync(Loopback.Timeout);
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains("ready")).WaitAsync(Loopback.Timeout);
+        var entry = Assert.Single(report.Entries);
+        Assert.Equal(("tcp-load-balancer", HealthStatus.Healthy), (entry.Key, entry.Value.Status));
+        Assert.Equal(1, entry.Value.Data["backendsInService"]);
+
+        await host.StopAsync().WaitAsync(Loopback.Timeout);
+        Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync().WaitAsync(Loopback.Timeout)).Status);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Net.Sockets;
@@ -28,21 +29,7 @@ public sealed class StatsPageTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // An empty content root: no appsettings.json, only these settings.
-        _app = HostedBalancerApp.Build(new()
-        {
-            ContentRootPath = _contentRoot,
-            Args =
-            [
-                "--Stats:Url=http://127.0.0.1:0",
-                "--LoadBalancer:Listen:0=127.0.0.1:0",
-                $"--LoadBalancer:Backends:0={_backend.Address}",
-                "--LoadBalancer:HealthCheck:Enabled=false",
-                "--Logging:LogLevel:Default=Warning",
-            ],
-        });
-        await _app.StartAsync().WaitAsync(Loopback.Timeout);
-        _http = new HttpClient { BaseAddress = new Uri(Assert.Single(_app.Urls)), Timeout = Loopback.Timeout };
+        (_app, _http) = await StartAppAsync(_backend.Address, "--LoadBalancer:HealthCheck:Enabled=false");
         _balancer = _app.Services.GetRequiredService<TcpLoadBalancer>();
     }
 
@@ -112,6 +99,81 @@ public sealed class StatsPageTests : IAsyncLifetime
             $"server_address=\"127.0.0.1\",server_port=\"{_backend.EndPoint.Port}\"}} 7",
             metrics,
             StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HealthzAndReadyz_WhileTheBalancerServes_AreHealthy()
+    {
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync(_http, "/healthz"));
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync(_http, "/readyz"));
+    }
+
+    [Fact]
+    public async Task Readyz_BalancerStopped_IsUnhealthy_WhileHealthzStillAnswers()
+    {
+        await _balancer.StopAsync().WaitAsync(Loopback.Timeout);
+
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "Unhealthy"), await GetAsync(_http, "/readyz"));
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync(_http, "/healthz"));
+    }
+
+    [Fact]
+    public async Task Readyz_EveryBackendDown_IsUnhealthyUntilOneComesBack_WhileHealthzStillAnswers()
+    {
+        // A host of its own, with probes fast enough to see its one backend go and come back.
+        await using var backend = LoopbackServer.Holding();
+        var (app, http) = await StartAppAsync(
+            backend.Address, "--LoadBalancer:HealthCheck:Interval=100ms", "--LoadBalancer:HealthCheck:Fall=1", "--LoadBalancer:HealthCheck:Rise=1");
+        await using (app)
+        using (http)
+        {
+            Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync(http, "/readyz"));
+
+            await backend.StopListeningAsync();
+            await WaitForAsync(http, "/readyz", (HttpStatusCode.ServiceUnavailable, "Unhealthy"));
+            Assert.Equal((HttpStatusCode.OK, "Healthy"), await GetAsync(http, "/healthz"));
+
+            backend.ResumeListening();
+            await WaitForAsync(http, "/readyz", (HttpStatusCode.OK, "Healthy"));
+            await app.StopAsync().WaitAsync(Loopback.Timeout);
+        }
+    }
+
+    // The example as it runs, with an empty content root (no appsettings.json): only these settings.
+    private async Task<(WebApplication App, HttpClient Http)> StartAppAsync(string backend, params string[] settings)
+    {
+        var app = HostedBalancerApp.Build(new()
+        {
+            ContentRootPath = _contentRoot,
+            Args =
+            [
+                "--Stats:Url=http://127.0.0.1:0",
+                "--LoadBalancer:Listen:0=127.0.0.1:0",
+                $"--LoadBalancer:Backends:0={backend}",
+                "--Logging:LogLevel:Default=Warning",
+                .. settings,
+            ],
+        });
+        await app.StartAsync().WaitAsync(Loopback.Timeout);
+        return (app, new HttpClient { BaseAddress = new Uri(Assert.Single(app.Urls)), Timeout = Loopback.Timeout });
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> GetAsync(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative)).WaitAsync(Loopback.Timeout);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync().WaitAsync(Loopback.Timeout));
+    }
+
+    // Health follows probes on their own time: ask until the answer comes, for at most Loopback.Timeout.
+    private static async Task WaitForAsync(HttpClient http, string path, (HttpStatusCode, string) expected)
+    {
+        var deadline = DateTime.UtcNow + Loopback.Timeout;
+        (HttpStatusCode, string) answer;
+        while ((answer = await GetAsync(http, path)) != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{path} still answers {answer}, not {expected}");
+            await Task.Delay(20);
+        }
     }
 
     private async Task RelayAsync(string text)

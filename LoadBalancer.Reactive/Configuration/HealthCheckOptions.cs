@@ -1,8 +1,11 @@
 namespace LoadBalancer.Reactive.Configuration;
 
 /// <summary>
-/// Active health checks: every <see cref="Interval"/>, open a TCP connection to the backend (and
-/// optionally send <see cref="Send"/> and expect a reply starting with <see cref="Expect"/>). Defaults are HAProxy's.
+/// Active health checks: every <see cref="Interval"/>, open a TCP connection to the backend as a client's
+/// connection would be opened (with a PROXY header first when the backend is sent one, LOCAL in v2 and UNKNOWN
+/// in v1, then the TLS handshake when it is reached over TLS, as HAProxy's <c>check-send-proxy</c> and
+/// <c>check-ssl</c> do), and optionally send <see cref="Send"/> and expect a reply starting with
+/// <see cref="Expect"/>, over TLS when it is on. Defaults are HAProxy's.
 /// </summary>
 public sealed record HealthCheckOptions
 {
@@ -12,7 +15,7 @@ public sealed record HealthCheckOptions
     /// <summary>Time between the end of one probe and the start of the next. Default: 2 seconds.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long one probe may take, connecting and (if set) answering. Default: 1 second.</summary>
+    /// <summary>How long one probe may take: connecting, the TLS handshake and (if set) answering. Default: 1 second.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Probes that must succeed in a row to turn an unhealthy backend healthy. Default: 2.</summary>

@@ -1,48 +1,69 @@
-using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
 using System.Text;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Tls;
 using LoadBalancer.Reactive.Transport;
 
 namespace LoadBalancer.Reactive.Health;
 
 /// <summary>
-/// One active health probe: connect to the backend within the timeout and, if configured, send a few
-/// bytes and check that the reply starts as expected. Any failure, including the timeout, is "unhealthy".
+/// One active health probe, speaking as a connection to that backend does: connect within the timeout, send
+/// the PROXY header first if the backend is sent one, handshake TLS if it is reached over TLS, then, if
+/// configured, send a few bytes and check that the reply starts as expected (over TLS when it is on). Any
+/// failure, including a failed handshake or the timeout, is "unhealthy".
 /// </summary>
 internal static class TcpProbe
 {
     private const int MaxReply = 4096;
 
     public static async Task<bool> ProbeAsync(
-        EndPoint endPoint, HealthCheckOptions options, IScheduler scheduler, CancellationToken cancellationToken)
+        BackendDefinition backend, HealthCheckOptions options, IScheduler scheduler, CancellationToken cancellationToken)
     {
-        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var deadline = scheduler.Schedule(options.Timeout, () => CancelQuietly(probe));
+        // One deadline for the whole probe: the connect, the header, the handshake and the reply share the timeout.
+        using var deadline = new Deadline(options.Timeout, scheduler, cancellationToken);
         try
         {
-            using var socket = await BackendConnector.ConnectAsync(endPoint, options.Timeout, scheduler, probe.Token).ConfigureAwait(false);
-            if (options.Send is { } send)
+            using var socket = await BackendConnector.ConnectAsync(backend.EndPoint, options.Timeout, scheduler, deadline.Token).ConfigureAwait(false);
+            await using var network = new NetworkStream(socket, ownsSocket: false);
+            if (backend.SendProxy != ProxyProtocolVersion.None)
             {
-                await socket.SendAsync(Encoding.UTF8.GetBytes(send), SocketFlags.None, probe.Token).ConfigureAwait(false);
+                // A probe has no client: v1 says UNKNOWN and v2 sends LOCAL, the command the spec reserves for health checks.
+                var header = ProxyHeaderWriter.Write(backend.SendProxy, source: null, destination: null);
+                await network.WriteAsync(header, deadline.Token).ConfigureAwait(false);
             }
 
-            return options.Expect is not { } expect || await RepliesWithAsync(socket, Encoding.UTF8.GetBytes(expect), probe.Token).ConfigureAwait(false);
+            await using var tls = backend.Tls is { } settings
+                ? await BackendTls.HandshakeAsync(network, settings, backend.Address, options.Timeout, scheduler, deadline.Token).ConfigureAwait(false)
+                : null;
+            Stream stream = tls is null ? network : tls;
+            if (options.Send is { } send)
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(send), deadline.Token).ConfigureAwait(false);
+            }
+
+            var healthy = options.Expect is not { } expect || await RepliesWithAsync(stream, Encoding.UTF8.GetBytes(expect), deadline.Token).ConfigureAwait(false);
+            if (tls is not null)
+            {
+                await CloseNotifyAsync(tls, deadline.Token).ConfigureAwait(false);
+            }
+
+            return healthy;
         }
-        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException or ObjectDisposedException or BackendTlsException)
         {
             return false;
         }
     }
 
-    private static async Task<bool> RepliesWithAsync(Socket socket, byte[] expected, CancellationToken cancellationToken)
+    private static async Task<bool> RepliesWithAsync(Stream stream, byte[] expected, CancellationToken cancellationToken)
     {
         var reply = new byte[Math.Min(expected.Length, MaxReply)];
         var filled = 0;
         while (filled < reply.Length)
         {
-            var read = await socket.ReceiveAsync(reply.AsMemory(filled), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            var read = await stream.ReadAsync(reply.AsMemory(filled), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 return false;
@@ -54,13 +75,15 @@ internal static class TcpProbe
         return reply.AsSpan().SequenceEqual(expected);
     }
 
-    private static void CancelQuietly(CancellationTokenSource source)
+    // Ends the session as a connection would, so a TLS backend sees an orderly close rather than a truncated
+    // one it may log. The verdict is already made: a backend that closed first does not turn it.
+    private static async Task CloseNotifyAsync(SslStream tls, CancellationToken cancellationToken)
     {
         try
         {
-            source.Cancel();
+            await tls.ShutdownAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (ObjectDisposedException)
+        catch (Exception exception) when (exception is IOException or OperationCanceledException or ObjectDisposedException)
         {
         }
     }

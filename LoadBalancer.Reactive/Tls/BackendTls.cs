@@ -60,12 +60,24 @@ internal static class BackendTls
         Socket socket, SslClientAuthenticationOptions settings, string address, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
     {
         var gate = new TlsReadGate();
-        var ssl = new SslStream(gate.Under(new NetworkStream(socket, ownsSocket: false)), leaveInnerStreamOpen: true);
+        var ssl = await HandshakeAsync(gate.Under(new NetworkStream(socket, ownsSocket: false)), settings, address, timeout, scheduler, aborted).ConfigureAwait(false);
+        return new TlsEnd(ssl, gate, socket, socket.Dispose);
+    }
+
+    /// <summary>
+    /// Handshakes as the client over <paramref name="transport"/> (left open when the stream is disposed) within
+    /// <paramref name="timeout"/>; throws <see cref="BackendTlsException"/> when it fails, and lets an
+    /// <see cref="OperationCanceledException"/> through when <paramref name="aborted"/> ended it.
+    /// </summary>
+    public static async Task<SslStream> HandshakeAsync(
+        Stream transport, SslClientAuthenticationOptions settings, string address, TimeSpan timeout, IScheduler scheduler, CancellationToken aborted)
+    {
+        var ssl = new SslStream(transport, leaveInnerStreamOpen: true);
         using var deadline = new Deadline(timeout, scheduler, aborted);
         try
         {
             await ssl.AuthenticateAsClientAsync(settings, deadline.Token).ConfigureAwait(false);
-            return new TlsEnd(ssl, gate, socket, socket.Dispose);
+            return ssl;
         }
         catch (Exception exception) when (!aborted.IsCancellationRequested
             && exception is AuthenticationException or IOException or SocketException or OperationCanceledException)

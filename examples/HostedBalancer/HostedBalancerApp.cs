@@ -1,21 +1,26 @@
 using HostedBalancer.Stats;
 using LoadBalancer.Reactive;
 using LoadBalancer.Reactive.Hosting;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
 namespace HostedBalancer;
 
-/// <summary>The host: the balancer as a hosted service, and Kestrel serving its stats page and metrics.</summary>
+/// <summary>The host: the balancer as a hosted service, and Kestrel serving its stats page, metrics and health endpoints.</summary>
 internal static class HostedBalancerApp
 {
     /// <summary>Where the stats page is served unless <c>Stats:Url</c> says otherwise (HAProxy's habit).</summary>
     public const string DefaultStatsUrl = "http://127.0.0.1:8404";
 
+    // The tag /readyz selects its checks by; /healthz runs none.
+    private const string Ready = "ready";
+
     public static WebApplication Build(WebApplicationOptions options)
     {
         var builder = WebApplication.CreateBuilder(options);
         builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        builder.Services.AddHealthChecks().AddTcpLoadBalancer(tags: [Ready]);
         builder.Services
             .AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("HostedBalancer"))
@@ -25,6 +30,11 @@ internal static class HostedBalancerApp
         var app = builder.Build();
         app.MapStatsPage();
         app.MapPrometheusScrapingEndpoint("/metrics");
+
+        // Liveness: the process answers (no check runs, so a balancer without backends is not restarted for it).
+        // Readiness: the balancer listens and has a backend to send connections to.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready) });
         return app;
     }
 }
