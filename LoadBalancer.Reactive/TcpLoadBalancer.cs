@@ -241,6 +241,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         Post(new StopFinished());
         _feed.OnCompleted();
         await _publisher.Completed.ConfigureAwait(false);
+        _inputLog.OnCompleted();
         _running.Dispose();
         _metrics.Dispose();
         _stopped.TrySetResult();
@@ -306,10 +307,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _running = new CompositeDisposable(
             folding,
             _listeners
-                .Select((listener, i) => (Socket: listener, Name: _model.Options.Listen[i], EndPoint: _listenEndPoints[i]))
-                .Select(listener => AcceptLoop.Observe(listener.Socket, _scheduler, error => OnAcceptFailed(listener.EndPoint, error))
-                    .Catch((Exception error) => OnAcceptLoopFailed(listener.EndPoint, error))
-                    .SelectMany(client => _arrivals.Arrive(listener.Name, listener.EndPoint, client)))
+                .Select((listener, i) => _arrivals.From(listener, _model.Options.Listen[i], _listenEndPoints[i], Post))
                 .Merge()
                 .Subscribe(_feed.OnNext, _log.WorkFaulted));
         _health = new ActiveHealthChecker(
@@ -344,14 +342,4 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
 
     private ILoadBalancingStrategy CreateStrategy() => _model.Options.CustomStrategy ?? LoadBalancingStrategies.Create(_model.Options.Strategy);
 
-    private void OnAcceptFailed(IPEndPoint listener, SocketException error) =>
-        Post(new Reported(new AcceptFailed(listener, error.SocketErrorCode, error.Message)));
-
-    // The accept loop pauses and retries on socket errors; anything else ends that listener's loop, which is
-    // reported, while the other listeners and every open connection carry on.
-    private IObservable<Socket> OnAcceptLoopFailed(IPEndPoint listener, Exception error)
-    {
-        Post(new Reported(new AcceptFailed(listener, SocketError.SocketError, $"{error.Message}; this listener stopped accepting")));
-        return Observable.Empty<Socket>();
-    }
 }

@@ -70,7 +70,6 @@ public sealed class ConfigFileTests : IDisposable
     [InlineData("""{ "strategy": "fastest" }""", "lb.json: Strategy 'fastest' is unknown; valid strategies are:")]
     [InlineData("""{ "clients": { "allow": ["10.0.0.0/40"] } }""", "lb.json: Clients.Allow[0] '10.0.0.0/40' is not a network")]
     [InlineData("""{ "clients": { "maxConn": 2 } }""", "lb.json: clients.maxConn is not a client setting")]
-    [InlineData("""{ "tls": { "certificate": "/nonexistent/server.pem", "key": "/nonexistent/server.key" } }""", "lb.json: Tls.CertificatePath '/nonexistent/server.pem' (key '/nonexistent/server.key') cannot be loaded:")]
     [InlineData("""{ "backends": [ { "address": "10.0.0.1:443", "tls": { "verify": false } } ] }""", "lb.json: backends[0].tls.verify is not a backend tls setting")]
     [InlineData("""{ "backends": [ { "address": "10.0.0.1:80", "sendProxy": "v3" } ] }""", "lb.json: backends[0].sendProxy must be \"v1\", \"v2\" or \"none\".")]
     [InlineData("""{ "acceptProxy": { "from": ["10.0.0.1/8"] } }""", "lb.json: AcceptProxy.From[0] '10.0.0.1/8' is not a network")]

@@ -136,6 +136,28 @@ public class QuickstartAppTests
     }
 
     [Fact]
+    public async Task RunAsync_ConfigFileNamesAMissingCertificate_ExitsWithAnErrorNamingTheSettingAndTheFiles()
+    {
+        // The file is read and validated when loaded; its certificate files are read once, when the balancer is built.
+        var path = Path.Combine(Path.GetTempPath(), $"lb-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(path, """{ "backends": ["127.0.0.1:9"], "tls": { "certificate": "/nonexistent/server.pem", "key": "/nonexistent/server.key" } }""");
+        var error = new StringWriter();
+        try
+        {
+            var exit = await QuickstartApp.RunAsync(["--listen", "127.0.0.1:0", "--config", path], TextWriter.Null, error, CancellationToken.None)
+                .WaitAsync(Loopback.Timeout);
+
+            Assert.Equal(QuickstartApp.ExitUsage, exit);
+            Assert.Contains(
+                "error: Tls.CertificatePath '/nonexistent/server.pem' (key '/nonexistent/server.key') cannot be loaded:", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_MissingCertificate_ExitsWithAnErrorNamingTheFile()
     {
         var error = new StringWriter();

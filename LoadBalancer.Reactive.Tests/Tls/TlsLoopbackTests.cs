@@ -210,21 +210,29 @@ public sealed class TlsLoopbackTests : IDisposable
     }
 
     [Fact]
-    public void Validation_NamesTheCertificateFileAtFault()
+    public void Constructor_NamesTheCertificateFileAtFault_WhileValidationReadsNoFile()
     {
         var (certificatePem, _) = Infrastructure.Tls.WritePem(_certificate, _directory);
         var options = new LoadBalancerOptions { Listen = ["127.0.0.1:0"], Backends = [new("127.0.0.1:9")] };
+        var missing = options with { Tls = new TlsOptions { CertificatePath = "/nonexistent/server.pem" } };
+        var keyless = options with { Tls = new TlsOptions { CertificatePath = certificatePem } };
+        var untrusted = options with { Backends = [new("127.0.0.1:9") { Tls = new BackendTlsOptions { TrustedCertificatesPath = "/nonexistent/ca.pem" } }] };
 
+        // Validation is pure: files are read once, when the balancer builds what it runs on.
+        Assert.All(new[] { missing, keyless, untrusted }, invalid => Assert.Empty(LoadBalancerOptionsValidator.Validate(invalid)));
         Assert.Contains(
-            LoadBalancerOptionsValidator.Validate(options with { Tls = new TlsOptions { CertificatePath = "/nonexistent/server.pem" } }),
+            Errors(missing),
             error => error.StartsWith("Tls.CertificatePath '/nonexistent/server.pem' cannot be loaded:", StringComparison.Ordinal));
         Assert.Contains(
-            LoadBalancerOptionsValidator.Validate(options with { Tls = new TlsOptions { CertificatePath = certificatePem } }),
+            Errors(keyless),
             error => error.StartsWith($"Tls.CertificatePath '{certificatePem}' cannot be loaded:", StringComparison.Ordinal)
                 || error.Contains("has no private key", StringComparison.Ordinal));
         Assert.Contains(
-            LoadBalancerOptionsValidator.Validate(options with { Backends = [new("127.0.0.1:9") { Tls = new BackendTlsOptions { TrustedCertificatesPath = "/nonexistent/ca.pem" } }] }),
+            Errors(untrusted),
             error => error.StartsWith("Backends[0].Tls.TrustedCertificatesPath '/nonexistent/ca.pem' cannot be loaded:", StringComparison.Ordinal));
+
+        static IReadOnlyList<string> Errors(LoadBalancerOptions options) =>
+            Assert.Throws<LoadBalancerOptionsException>(() => new TcpLoadBalancer(options)).Errors;
     }
 
     private TlsOptions TerminationFrom(string source)

@@ -9,7 +9,7 @@ public abstract record Decision(long ConnectionId);
 
 /// <summary>Connect the connection to a backend and relay it.</summary>
 /// <param name="ConnectionId">The connection.</param>
-/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="BackendIndex">The backend's position among the members.</param>
 /// <param name="Backend">The backend, already counting this connection.</param>
 /// <param name="Attempt">1 for the first backend tried, 2 for the first retry, and so on.</param>
 public sealed record Assignment(long ConnectionId, int BackendIndex, BackendSnapshot Backend, int Attempt = 1) : Decision(ConnectionId);
@@ -46,7 +46,7 @@ public sealed record GiveUp(long ConnectionId, int BackendIndex, BackendSnapshot
 
 /// <summary>An assigned connection ended and its backend's active count went down.</summary>
 /// <param name="ConnectionId">The connection.</param>
-/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="BackendIndex">The backend's position among the members.</param>
 /// <param name="Backend">The backend, no longer counting this connection.</param>
 public sealed record Release(long ConnectionId, int BackendIndex, BackendSnapshot Backend) : Decision(ConnectionId)
 {
@@ -55,12 +55,12 @@ public sealed record Release(long ConnectionId, int BackendIndex, BackendSnapsho
 }
 
 /// <summary>Something changed about a backend as a whole.</summary>
-/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="BackendIndex">The backend's position among the members.</param>
 /// <param name="Backend">The backend after the change.</param>
 public abstract record BackendChange(int BackendIndex, BackendSnapshot Backend);
 
 /// <summary>Active health checks turned the backend healthy or unhealthy (see <see cref="BackendSnapshot.Healthy"/>).</summary>
-/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="BackendIndex">The backend's position among the members.</param>
 /// <param name="Backend">The backend after the change.</param>
 public sealed record HealthChange(int BackendIndex, BackendSnapshot Backend) : BackendChange(BackendIndex, Backend);
 
@@ -68,13 +68,13 @@ public sealed record HealthChange(int BackendIndex, BackendSnapshot Backend) : B
 /// Passive outlier detection ejected the backend. Whoever runs the fold schedules an
 /// <see cref="EjectionExpired"/> for it after <paramref name="Duration"/>.
 /// </summary>
-/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="BackendIndex">The backend's position among the members.</param>
 /// <param name="Backend">The backend after the change; <see cref="BackendSnapshot.Ejections"/> numbers this ejection.</param>
 /// <param name="Duration">How long it stays out, unless a health probe succeeds first.</param>
 public sealed record Ejection(int BackendIndex, BackendSnapshot Backend, TimeSpan Duration) : BackendChange(BackendIndex, Backend);
 
 /// <summary>An ejected backend is back.</summary>
-/// <param name="BackendIndex">The backend's position in the configured list.</param>
+/// <param name="BackendIndex">The backend's position among the members.</param>
 /// <param name="Backend">The backend after the change.</param>
 /// <param name="ByProbe">True when a successful health probe ended it early; false when its time ran out.</param>
 public sealed record EjectionEnded(int BackendIndex, BackendSnapshot Backend, bool ByProbe) : BackendChange(BackendIndex, Backend);

@@ -14,12 +14,13 @@ public static class LoadBalancerOptionsValidator
     internal const int MaxWeight = 10_000;
 
     /// <summary>
-    /// Returns every problem with <paramref name="options"/>, including certificate and trust files that cannot
-    /// be loaded; an empty list means a balancer can be created with them.
+    /// Returns every problem with <paramref name="options"/> that can be found without reading a file; an empty
+    /// list means they are valid. Certificate and trust files are read once, when a balancer is created, which
+    /// reports any that cannot be loaded the same way, naming the setting and the file.
     /// </summary>
     /// <param name="options">The options to check.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
-    public static IReadOnlyList<string> Validate(LoadBalancerOptions options) => BalancerModel.TryBuild(options).Errors;
+    public static IReadOnlyList<string> Validate(LoadBalancerOptions options) => ValidateShape(options);
 
     /// <summary>
     /// Every problem found without touching a file (shapes, ranges, names, references between settings);

@@ -1,10 +1,11 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Listening;
 using LoadBalancer.Reactive.Preface;
 using Microsoft.Extensions.Logging;
 
@@ -22,6 +23,24 @@ internal sealed partial class Arrivals(BalancerModel model, ConnectionRegistry r
     private readonly LoadBalancerOptions _options = model.Options;
     private readonly bool _routesByServerName = model.Options.Sni.Routes.Count > 0;
     private long _nextId;
+
+    /// <summary>
+    /// The arrivals of every client a listener accepts. The accept loop pauses and retries on socket errors, each
+    /// reported as <see cref="AcceptFailed"/>; anything else ends this listener's loop, reported the same way, while
+    /// the other listeners and every open connection carry on.
+    /// </summary>
+    /// <param name="listener">The bound, listening socket.</param>
+    /// <param name="name">Its name, as written in Listen.</param>
+    /// <param name="endPoint">Its endpoint, as bound (read once: the socket may be closed when a failure is reported).</param>
+    /// <param name="report">Posts what hosts are told into the fold.</param>
+    public IObservable<BalancerInput> From(Socket listener, string name, IPEndPoint endPoint, Action<BalancerInput> report) =>
+        AcceptLoop.Observe(listener, scheduler, error => report(new Reported(new AcceptFailed(endPoint, error.SocketErrorCode, error.Message))))
+            .Catch((Exception error) =>
+            {
+                report(new Reported(new AcceptFailed(endPoint, SocketError.SocketError, $"{error.Message}; this listener stopped accepting")));
+                return Observable.Empty<Socket>();
+            })
+            .SelectMany(client => Arrive(name, endPoint, client));
 
     /// <summary>
     /// The arrival of one accepted client: at once, or once its preface is read; nothing if the balancer is

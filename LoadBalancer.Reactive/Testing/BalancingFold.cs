@@ -66,8 +66,10 @@ public static class BalancingFold
     /// <param name="events">Arrivals, releases and the rest, in the order and at the (virtual) times they happen.</param>
     /// <param name="options">The options, validated as a balancer's are (but for <see cref="LoadBalancerOptions.Listen"/>).</param>
     /// <param name="scheduler">
-    /// Ends ejections on time: an <see cref="Ejection"/> schedules its <see cref="EjectionExpired"/> on it.
-    /// Without one, an ejection ends only by a successful <see cref="HealthProbed"/> or an <see cref="EjectionExpired"/> you send.
+    /// Times what the fold asks to be timed, as a balancer does: the end of an ejection, each step of a slow start,
+    /// a queued connection's timeout, a removed backend's close deadline; inputs are stamped with its clock. Without
+    /// one nothing is timed: an ejection ends only by a successful <see cref="HealthProbed"/>, a queued connection
+    /// waits until a slot frees, and a slow start stays at its first step.
     /// </param>
     /// <returns>One step per event, in order: the decision made (if any), backend changes, and every backend's counts after it.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
