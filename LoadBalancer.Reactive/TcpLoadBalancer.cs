@@ -95,7 +95,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _work = new ConnectionWork(_connections, _backends, new AttemptSettings(_scheduler, options.ConnectTimeout, options.IdleTimeout));
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
         _metrics = new BalancerMetrics(options.Name, () => Snapshot, meterFactory);
-        _log = new BalancerLog((ILogger?)logger ?? NullLogger.Instance, _scheduler);
+        _log = new BalancerLog((ILogger?)logger ?? NullLogger.Instance, _scheduler, options.AccessLog);
         _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
         _membership = new MembershipCommands(_backends, options.HealthCheck, () => _state.Backends, Post);
         _arrivals = new Arrivals(_model, _connections, _scheduler, (ILogger?)logger ?? NullLogger.Instance);

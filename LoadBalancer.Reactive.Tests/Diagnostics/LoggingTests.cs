@@ -60,6 +60,70 @@ public sealed class LoggingTests
     }
 
     [Fact]
+    public async Task AccessLog_On_WritesOneInformationLinePerFinishedConnectionWithItsFields()
+    {
+        var (holder, refusing) = Loopback.RefusingEndPoint();
+        using var _ = holder;
+        await using var echo = LoopbackServer.Echo();
+        var logger = new RecordingLogger(LogLevel.Information);
+        var balancer = new TcpLoadBalancer(
+            new LoadBalancerOptions
+            {
+                Listen = ["127.0.0.1:0"],
+                Backends = [new(refusing.ToString()), new(echo.Address)],
+                Strategy = Reactive.Balancing.Strategies.LoadBalancingStrategies.RoundRobin,
+                HealthCheck = Balancers.NoHealthChecks,
+                MaxConnectAttempts = 1,
+                Clients = new ClientOptions { Deny = ["127.0.0.2/32"] },
+                AccessLog = true,
+            },
+            logger: logger);
+        using var events = new EventRecorder(balancer.Events);
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+        var listener = balancer.ListenEndPoints[0];
+
+        // Round robin: the first goes to the refusing backend and fails, the second is echoed, the third is denied.
+        await Loopback.AskAsync(listener).ContinueWith(_ => { });
+        using (var client = await Loopback.ConnectAsync(listener))
+        {
+            await Loopback.SendAllAsync(client, "hello"u8.ToArray());
+            client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            await Loopback.ReadToEndAsync(client);
+        }
+
+        await Loopback.AskAsync(listener, from: System.Net.IPAddress.Parse("127.0.0.2")).ContinueWith(_ => { });
+        var completed = Assert.Single(await events.WaitForAsync<ConnectionCompleted>());
+        await events.WaitForAsync<ConnectionRejected>();
+        await balancer.DisposeAsync();
+
+        var lines = logger.Entries.Where(e => e.Id is 40 or 41 or 42).ToList();
+        Assert.Equal([41, 40, 42], lines.Select(e => e.Id));
+        Assert.All(lines, e => Assert.Equal(LogLevel.Information, e.Level));
+        Assert.Matches($@"^127\.0\.0\.1:\d+ \[{listener}\] {refusing} failed after 1 attempt\(s\): ConnectionRefused$", lines[0].Message);
+        Assert.Equal(
+            $"{completed.Client} [{listener}] {echo.Address} {completed.ConnectTime.TotalMilliseconds:0.0}/{completed.Duration.TotalMilliseconds:0.0} ms 5/5 B ClientClosed",
+            lines[1].Message);
+        Assert.Matches(@"^127\.0\.0\.2:\d+ rejected: Denied$", lines[2].Message);
+    }
+
+    [Fact]
+    public async Task AccessLog_Off_WritesNoLinePerConnection()
+    {
+        await using var echo = LoopbackServer.Echo();
+        var logger = new RecordingLogger(LogLevel.Information);
+        await using var balancer = new TcpLoadBalancer(
+            new LoadBalancerOptions { Listen = ["127.0.0.1:0"], Backends = [new(echo.Address)], HealthCheck = Balancers.NoHealthChecks },
+            logger: logger);
+        using var events = new EventRecorder(balancer.Events);
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+
+        await Loopback.AskAsync(balancer.ListenEndPoints[0]);
+        await events.WaitForAsync<ConnectionCompleted>();
+
+        Assert.DoesNotContain(logger.Entries, e => e.Id is 40 or 41 or 42);
+    }
+
+    [Fact]
     public void Refusals_AreCountedAndLoggedOncePerReasonPerInterval_EachAtDebugOnly()
     {
         var scheduler = new TestScheduler();

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
+using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Quickstart;
 
@@ -36,6 +38,31 @@ public class QuickstartAppTests
         // The last request's relay may still be closing when the stop begins; it then counts as
         // finished during the drain. Nothing is ever cut here.
         Assert.Matches(@"stopped: [01] connection\(s\) finished, 0 cut at the deadline", output.ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_AccessLog_PrintsALinePerFinishedConnection()
+    {
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var started = new TaskCompletionSource<TcpLoadBalancer>();
+        var running = QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--quiet", "--access-log"], TextWriter.Synchronized(output), TextWriter.Null, stop.Token,
+            demoPorts: [0, 0, 0], started: started.SetResult);
+        var balancer = await started.Task.WaitAsync(Loopback.Timeout);
+        using var events = new EventRecorder(balancer.Events);
+
+        await GetAsync(balancer.ListenEndPoints[0]);
+        await GetAsync(balancer.ListenEndPoints[0]);
+        await events.WaitForAsync<ConnectionCompleted>(2);
+        await stop.CancelAsync();
+
+        Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
+        var access = output.ToString().Split('\n').Where(line => line.Contains("  access: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, access.Count);
+        Assert.All(access, line => Assert.Matches(
+            $@"access: 127\.0\.0\.1:\d+ \[{Regex.Escape(balancer.ListenEndPoints[0].ToString())}\] 127\.0\.0\.1:\d+ \d+\.\d/\d+\.\d ms \d+/\d+ B (ClientClosed|BackendClosed)",
+            line));
     }
 
     [Fact]

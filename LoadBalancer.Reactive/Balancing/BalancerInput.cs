@@ -95,6 +95,9 @@ public sealed record ConnectionEnded(long ConnectionId, bool BackendFailed = fal
     /// <summary>How it ended.</summary>
     public CompletionReason Reason { get; init; } = CompletionReason.ClientClosed;
 
+    /// <summary>How long its backend took to accept it, when it was relayed.</summary>
+    internal TimeSpan? ConnectTime { get; init; }
+
     /// <summary>Why, when the connection was never relayed (aborted while connecting): it ended as a failure.</summary>
     internal FailureDetail? NeverRelayed { get; init; }
 }

@@ -124,7 +124,10 @@ internal static class BalancerReducer
         var index = PickWithPanic(state, arrived.ConnectionId, arrived.Client, pool, policy);
         if (index >= 0)
         {
-            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(arrived.Since, state.Backends[index].Address, 1, arrived.Client, [], pool));
+            return Assign(decided, arrived.ConnectionId, index, new LiveConnection(arrived.Since, state.Backends[index].Address, 1, arrived.Client, [], pool)
+            {
+                Listener = arrived.ListenerEndPoint,
+            });
         }
 
         return state.Backends.Any(backend => backend.InService && backend.Full && ServerNameRouter.InPool(backend, pool))

@@ -93,7 +93,11 @@ internal sealed record BalancerState(
 /// <param name="Client">The client's address, kept for the strategy on a retry.</param>
 /// <param name="Tried">Backends (by address) already tried and failed, which a retry skips.</param>
 /// <param name="Pool">The pool its server name routed it to ("" for the default pool); null when nothing is routed.</param>
-internal sealed record LiveConnection(DateTimeOffset ArrivedAt, string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried, string? Pool = null);
+internal sealed record LiveConnection(DateTimeOffset ArrivedAt, string Backend, int Attempt, EndPoint? Client, ImmutableArray<string> Tried, string? Pool = null)
+{
+    /// <summary>The endpoint it arrived on, for the events (and the access log) that describe it.</summary>
+    public EndPoint? Listener { get; init; }
+}
 
 /// <summary>A connection waiting in the queue.</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -101,4 +105,8 @@ internal sealed record LiveConnection(DateTimeOffset ArrivedAt, string Backend, 
 /// <param name="Reason">What it waits for.</param>
 /// <param name="Pool">The pool it must be placed in, as <see cref="LiveConnection.Pool"/>.</param>
 /// <param name="ArrivedAt">When it arrived.</param>
-internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason, string? Pool, DateTimeOffset ArrivedAt);
+internal sealed record Waiter(long ConnectionId, EndPoint? Client, Events.QueueReason Reason, string? Pool, DateTimeOffset ArrivedAt)
+{
+    /// <summary>The endpoint it arrived on.</summary>
+    public EndPoint? Listener { get; init; }
+}

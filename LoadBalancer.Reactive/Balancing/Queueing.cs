@@ -21,7 +21,10 @@ internal static class Queueing
             return new Step(state, new Rejection(arrived.ConnectionId, refused) { Client = arrived.Client });
         }
 
-        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName), arrived.Since));
+        var queue = state.Queue.Add(new Waiter(arrived.ConnectionId, arrived.Client, reason, policy.Router?.Route(arrived.ServerName), arrived.Since)
+        {
+            Listener = arrived.ListenerEndPoint,
+        });
         return new Step(state with { Queue = queue }, new Queued(arrived.ConnectionId, queue.Count, reason));
     }
 
@@ -64,7 +67,7 @@ internal static class Queueing
 
             var waiting = state with { Queue = state.Queue.RemoveAt(0), Decisions = state.Decisions + 1 };
             var assigned = BalancerReducer.Assign(
-                waiting, head.ConnectionId, index, new LiveConnection(head.ArrivedAt, state.Backends[index].Address, 1, head.Client, [], head.Pool));
+                waiting, head.ConnectionId, index, new LiveConnection(head.ArrivedAt, state.Backends[index].Address, 1, head.Client, [], head.Pool) { Listener = head.Listener });
             placed.Add((Assignment)assigned.Decision!);
             state = assigned.State;
         }

@@ -138,6 +138,13 @@ public sealed record LoadBalancerOptions
     /// A slow subscriber never slows the balancer. Default: 10,000.
     /// </summary>
     public int EventBufferCapacity { get; init; } = 10_000;
+
+    /// <summary>
+    /// Log one Information line per finished connection (event id 40 completed, 41 failed, 42 rejected) with the
+    /// client, the listener, the backend, the connect time, the duration, the bytes each way and how it ended, as
+    /// HAProxy's <c>option tcplog</c> does. Default: false (connections are logged at Debug only).
+    /// </summary>
+    public bool AccessLog { get; init; }
 }
 
 /// <summary>One backend server that connections are relayed to.</summary>

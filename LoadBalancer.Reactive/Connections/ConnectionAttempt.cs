@@ -81,13 +81,14 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
             return;
         }
 
-        observer.OnNext(new ConnectSucceeded(connection.Id, scheduler.Now - connecting) { Time = scheduler.Now });
-        _ = RelayAsync(observer, backendEnd);
+        var connectTime = scheduler.Now - connecting;
+        observer.OnNext(new ConnectSucceeded(connection.Id, connectTime) { Time = scheduler.Now });
+        _ = RelayAsync(observer, backendEnd, connectTime);
     }
 
     // Started, not awaited, by RunAsync, so that RunAsync's state machine is gone once the relay runs: every
     // open connection holds this one alone while it relays, with only what the end of the relay needs.
-    private async Task RelayAsync(IObserver<BalancerInput> observer, RelayEnd backendEnd)
+    private async Task RelayAsync(IObserver<BalancerInput> observer, RelayEnd backendEnd, TimeSpan connectTime)
     {
         BalancerInput ended;
         try
@@ -111,6 +112,7 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
                     BytesFromClient = result.BytesFromClient,
                     BytesFromBackend = result.BytesFromBackend,
                     Reason = result.Reason,
+                    ConnectTime = connectTime,
                 };
         }
         catch (Exception exception)

@@ -11,8 +11,12 @@ namespace LoadBalancer.Reactive.Diagnostics;
 /// problems at Information and above; one line per connection event at Debug only, so nothing on the hot path
 /// logs at Information. Refused connections are counted, and each reason is logged once per
 /// <see cref="RefusalInterval"/> with its count, so a flood of refusals (an attack, a full queue) is a few lines.
+/// With the access log on, every finished connection is one Information line besides.
 /// </summary>
-internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler)
+/// <param name="logger">Where to write.</param>
+/// <param name="scheduler">Times the refusal windows.</param>
+/// <param name="accessLog">Whether to write a line per finished connection at Information.</param>
+internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, bool accessLog = false)
 {
     /// <summary>How long refusals of one reason are counted before they are logged, as one Warning with the count.</summary>
     public static readonly TimeSpan RefusalInterval = TimeSpan.FromSeconds(10);
@@ -25,6 +29,11 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler)
 
     public void Record(LoadBalancerEvent @event)
     {
+        if (accessLog)
+        {
+            Access(@event);
+        }
+
         switch (@event)
         {
             case BalancerStarted e:
@@ -85,6 +94,28 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler)
                 break;
         }
     }
+
+    // The access log: who, through which listener, to which backend, how long (connecting, in all), how many bytes
+    // each way, and how it ended; "-" where a connection never got that far.
+    private void Access(LoadBalancerEvent @event)
+    {
+        switch (@event)
+        {
+            case ConnectionCompleted e:
+                Log.AccessCompleted(
+                    _logger, Text(e.Client), Text(e.Listener), e.Backend, e.ConnectTime.TotalMilliseconds, e.Duration.TotalMilliseconds,
+                    e.BytesFromClient, e.BytesFromBackend, e.Reason);
+                break;
+            case ConnectionFailed e:
+                Log.AccessFailed(_logger, Text(e.Client), Text(e.Listener), e.Backend, e.Attempts, e.Error);
+                break;
+            case ConnectionRejected e:
+                Log.AccessRejected(_logger, Text(e.Client), e.Reason);
+                break;
+        }
+    }
+
+    private static string Text(EndPoint? endPoint) => endPoint?.ToString() ?? "-";
 
     // The first refusal of a reason opens its window; when the window closes, the count is logged and starts again.
     private void CountRefusal(RejectionReason reason)
@@ -175,6 +206,18 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler)
 
         [LoggerMessage(23, LogLevel.Error, "An event subscriber threw; the balancer carries on")]
         public static partial void SubscriberFaulted(ILogger logger, Exception exception);
+
+        [LoggerMessage(40, LogLevel.Information,
+            "{Client} [{Listener}] {Backend} {ConnectMilliseconds:0.0}/{TotalMilliseconds:0.0} ms {BytesFromClient}/{BytesFromBackend} B {Ending}")]
+        public static partial void AccessCompleted(
+            ILogger logger, string client, string listener, string backend, double connectMilliseconds, double totalMilliseconds,
+            long bytesFromClient, long bytesFromBackend, CompletionReason ending);
+
+        [LoggerMessage(41, LogLevel.Information, "{Client} [{Listener}] {Backend} failed after {Attempts} attempt(s): {Error}")]
+        public static partial void AccessFailed(ILogger logger, string client, string listener, string backend, int attempts, SocketError error);
+
+        [LoggerMessage(42, LogLevel.Information, "{Client} rejected: {Reason}")]
+        public static partial void AccessRejected(ILogger logger, string client, RejectionReason reason);
 
         [LoggerMessage(26, LogLevel.Warning, "{Count} connection(s) refused in the last {Interval}: {Reason}")]
         public static partial void Refused(ILogger logger, int count, TimeSpan interval, RejectionReason reason);

@@ -71,7 +71,17 @@ public sealed record ConnectionCompleted(
     long BytesFromBackend,
     TimeSpan Duration,
     CompletionReason Reason,
-    int ActiveConnections) : LoadBalancerEvent;
+    int ActiveConnections) : LoadBalancerEvent
+{
+    /// <summary>The client's address (from the PROXY header, when a trusted proxy sent one); null when unknown.</summary>
+    public EndPoint? Client { get; init; }
+
+    /// <summary>The endpoint the client connected to; null when unknown.</summary>
+    public EndPoint? Listener { get; init; }
+
+    /// <summary>How long the backend took to accept the connection.</summary>
+    public TimeSpan ConnectTime { get; init; }
+}
 
 /// <summary>No backend could be reached for a connection (every attempt failed); the client was closed.</summary>
 /// <param name="ConnectionId">The connection.</param>
@@ -81,7 +91,14 @@ public sealed record ConnectionCompleted(
 /// <param name="ActiveConnections">The last backend's active connections, no longer counting this one.</param>
 /// <param name="Attempts">How many backends were tried.</param>
 public sealed record ConnectionFailed(long ConnectionId, string Backend, SocketError Error, string Message, int ActiveConnections, int Attempts = 1)
-    : LoadBalancerEvent;
+    : LoadBalancerEvent
+{
+    /// <summary>The client's address (from the PROXY header, when a trusted proxy sent one); null when unknown.</summary>
+    public EndPoint? Client { get; init; }
+
+    /// <summary>The endpoint the client connected to; null when unknown.</summary>
+    public EndPoint? Listener { get; init; }
+}
 
 /// <summary>Active health checks turned a backend healthy or unhealthy (after <c>Rise</c> or <c>Fall</c> probes in a row).</summary>
 /// <param name="Backend">The backend's address, as configured.</param>

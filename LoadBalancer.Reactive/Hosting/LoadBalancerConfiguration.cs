@@ -43,6 +43,7 @@ public static class LoadBalancerConfiguration
             return new LoadBalancerOptions
             {
                 Name = section["Name"] ?? defaults.Name,
+                AccessLog = Bool(section, "AccessLog") ?? false,
                 Listen = Strings(section, "Listen"),
                 Backends = [.. section.GetSection("Backends").GetChildren().Select(Backend)],
                 Strategy = section["Strategy"] ?? defaults.Strategy,

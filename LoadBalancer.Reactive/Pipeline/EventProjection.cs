@@ -79,10 +79,21 @@ internal static class EventProjection
             case ConnectionEnded ended when step.Decision is Release release:
                 var backend = release.Backend;
                 publish(ended.NeverRelayed is { } failure
-                    ? new ConnectionFailed(release.ConnectionId, backend.Address, failure.Error, failure.Message, backend.ActiveConnections) { Timestamp = time }
+                    ? new ConnectionFailed(release.ConnectionId, backend.Address, failure.Error, failure.Message, backend.ActiveConnections)
+                    {
+                        Client = release.Connection?.Client,
+                        Listener = release.Connection?.Listener,
+                        Timestamp = time,
+                    }
                     : new ConnectionCompleted(
                         release.ConnectionId, backend.Address, ended.BytesFromClient, ended.BytesFromBackend,
-                        ended.Time - (release.Connection?.ArrivedAt ?? ended.Time), ended.Reason, backend.ActiveConnections) { Timestamp = time });
+                        ended.Time - (release.Connection?.ArrivedAt ?? ended.Time), ended.Reason, backend.ActiveConnections)
+                    {
+                        Client = release.Connection?.Client,
+                        Listener = release.Connection?.Listener,
+                        ConnectTime = ended.ConnectTime ?? TimeSpan.Zero,
+                        Timestamp = time,
+                    });
                 break;
 
             case StopFinished:
@@ -116,7 +127,12 @@ internal static class EventProjection
             case GiveUp givenUp:
                 var last = detail ?? s_noDetail;
                 publish(new ConnectionFailed(
-                    givenUp.ConnectionId, givenUp.Backend.Address, last.Error, last.Message, givenUp.Backend.ActiveConnections, givenUp.Attempts) { Timestamp = time });
+                    givenUp.ConnectionId, givenUp.Backend.Address, last.Error, last.Message, givenUp.Backend.ActiveConnections, givenUp.Attempts)
+                {
+                    Client = givenUp.Connection?.Client,
+                    Listener = givenUp.Connection?.Listener,
+                    Timestamp = time,
+                });
                 break;
         }
     }

@@ -89,6 +89,7 @@ internal static class ConfigFile
                     "connectAttempts" => options with { MaxConnectAttempts = Int(value, "connectAttempts") ?? options.MaxConnectAttempts },
                     "idleTimeout" => options with { IdleTimeout = Duration(value, "idleTimeout") ?? options.IdleTimeout },
                     "panicMode" => options with { PanicMode = Bool(value, "panicMode") ?? false },
+                    "accessLog" => options with { AccessLog = Bool(value, "accessLog") ?? false },
                     "maxConnections" => options with { MaxConnections = Int(value, "maxConnections") ?? 0 },
                     "maxQueueLength" => options with { MaxQueueLength = Int(value, "maxQueueLength") ?? 0 },
                     "dnsRefresh" => options with { DnsRefreshInterval = Duration(value, "dnsRefresh") ?? TimeSpan.Zero },

@@ -35,6 +35,8 @@ internal static class QuickstartApp
         Action<TcpLoadBalancer>? started = null,
         IObservable<System.Reactive.Unit>? reloadRequests = null)
     {
+        // Event lines and access-log lines come from different threads.
+        output = TextWriter.Synchronized(output);
         var (settings, errors) = QuickstartArguments.Parse(args);
         if (settings is null)
         {
@@ -87,7 +89,7 @@ internal static class QuickstartApp
                 Strategy = settings.StrategyFlag ?? (file is null ? settings.Strategy : fromFile.Strategy),
                 RandomSeed = settings.Seed ?? fromFile.RandomSeed,
             });
-            await using var balancer = new TcpLoadBalancer(options);
+            await using var balancer = new TcpLoadBalancer(options, logger: options.AccessLog ? new AccessLogger(output) : null);
             var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // The dashboard shows the events itself; only the closing summary is printed after it.
             var events = settings switch

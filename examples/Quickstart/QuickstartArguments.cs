@@ -88,6 +88,8 @@ internal static class QuickstartArguments
           --slow-start D              ramp a backend that joins or comes back up over this window (default off)
           --no-health-checks          do not probe backends
           --panic-mode                when no backend is available, use them all rather than reject
+          --access-log                print a line per finished connection (client, listener, backend,
+                                      connect/total ms, bytes each way, how it ended), as HAProxy's tcplog
           --allow CIDR, --deny CIDR   let in only clients from these networks / refuse these (repeatable;
                                       10.0.0.0/8, 2001:db8::/32 or one address; deny wins; rules for one
                                       listener go in --config: clients.listeners)
@@ -249,6 +251,9 @@ internal static class QuickstartArguments
                     break;
                 case "--panic-mode":
                     tuning.Add(o => o with { PanicMode = true });
+                    break;
+                case "--access-log":
+                    tuning.Add(o => o with { AccessLog = true });
                     break;
                 case "--allow":
                     if (TakeValue(args, ref i, arg, errors) is { } allowed)
