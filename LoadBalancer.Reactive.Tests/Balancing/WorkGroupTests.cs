@@ -191,11 +191,7 @@ public class WorkGroupTests
         Assert.Equal([OnNext(0, Release(1))], _feed.Messages);
     }
 
-    [Fact(Skip = "bug: WorkGroup.Member's 'ended' sentinel (s_ended) is System.Reactive's shared Disposable.Empty instance, so work "
-        + "whose Subscribe returns Disposable.Empty (the usual return of a fire-and-forget producer: `_ = RunAsync(observer); return "
-        + "Disposable.Empty;`) is stored by Keep as if it had already ended, and Member.OnNext then drops every input it produces after "
-        + "Subscribe returned. A connection's ConnectionEnded lost this way would keep its backend's count up for good. (ConnectionAttempt "
-        + "returns itself, so the balancer's own work is not hit today.)")]
+    [Fact]
     public void Start_WorkWhoseSubscriptionIsDisposableEmpty_PostsWhatItProducesLater()
     {
         IObserver<BalancerInput>? captured = null;

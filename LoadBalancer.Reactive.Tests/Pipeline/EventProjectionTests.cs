@@ -137,7 +137,7 @@ public class EventProjectionTests
         Assert.Equal(
             [
                 new ConnectAttemptFailed(1, B, SocketError.TimedOut, "timed out", Attempt: 2) { Timestamp = At(3) },
-                new ConnectionFailed(1, B, SocketError.TimedOut, "timed out", ActiveConnections: 0, Attempts: 2) { Timestamp = At(3) },
+                new ConnectionFailed(1, B, SocketError.TimedOut, "timed out", ActiveConnections: 0, Attempts: 2) { Client = s_client, Timestamp = At(3) },
             ],
             events);
     }
@@ -153,7 +153,7 @@ public class EventProjectionTests
         Assert.Equal(
             [
                 new ConnectAttemptFailed(1, A, SocketError.SocketError, "No backend could be tried.", Attempt: 1) { Timestamp = At(2) },
-                new ConnectionFailed(1, A, SocketError.SocketError, "No backend could be tried.", ActiveConnections: 0, Attempts: 1) { Timestamp = At(2) },
+                new ConnectionFailed(1, A, SocketError.SocketError, "No backend could be tried.", ActiveConnections: 0, Attempts: 1) { Client = s_client, Timestamp = At(2) },
             ],
             events);
     }
@@ -166,7 +166,7 @@ public class EventProjectionTests
         var events = Project(new ConnectionEnded(1) { Time = At(61), BytesFromClient = 10, BytesFromBackend = 20, Reason = CompletionReason.BackendClosed });
 
         Assert.Equal(
-            [new ConnectionCompleted(1, A, 10, 20, TimeSpan.FromSeconds(60), CompletionReason.BackendClosed, ActiveConnections: 0) { Timestamp = At(61) }],
+            [new ConnectionCompleted(1, A, 10, 20, TimeSpan.FromSeconds(60), CompletionReason.BackendClosed, ActiveConnections: 0) { Client = s_client, Timestamp = At(61) }],
             events);
     }
 
@@ -178,7 +178,7 @@ public class EventProjectionTests
         var events = Project(new ConnectionEnded(1) { Time = At(61), BytesFromClient = 1, BytesFromBackend = 2 });
 
         Assert.Equal(
-            [new ConnectionCompleted(1, A, 1, 2, TimeSpan.FromSeconds(60.75), CompletionReason.ClientClosed, ActiveConnections: 0) { Timestamp = At(61) }],
+            [new ConnectionCompleted(1, A, 1, 2, TimeSpan.FromSeconds(60.75), CompletionReason.ClientClosed, ActiveConnections: 0) { Client = s_client, Timestamp = At(61) }],
             events);
     }
 
@@ -192,7 +192,7 @@ public class EventProjectionTests
             Time = At(2), Reason = CompletionReason.Aborted, NeverRelayed = new(SocketError.OperationAborted, "cut short"),
         });
 
-        Assert.Equal([new ConnectionFailed(1, A, SocketError.OperationAborted, "cut short", ActiveConnections: 0) { Timestamp = At(2) }], events);
+        Assert.Equal([new ConnectionFailed(1, A, SocketError.OperationAborted, "cut short", ActiveConnections: 0) { Client = s_client, Timestamp = At(2) }], events);
     }
 
     [Fact]
@@ -269,7 +269,7 @@ public class EventProjectionTests
         Assert.Equal([new BackendMembershipChanged(A, MembershipChangeKind.DrainStarted, Weight: 1, ActiveConnections: 1) { Timestamp = At(2) }], removing);
         Assert.Equal(
             [
-                new ConnectionCompleted(1, A, 0, 0, TimeSpan.FromSeconds(3), CompletionReason.ClientClosed, ActiveConnections: 0) { Timestamp = At(4) },
+                new ConnectionCompleted(1, A, 0, 0, TimeSpan.FromSeconds(3), CompletionReason.ClientClosed, ActiveConnections: 0) { Client = s_client, Timestamp = At(4) },
                 new BackendMembershipChanged(A, MembershipChangeKind.Drained, Weight: 1, ActiveConnections: 0) { Timestamp = At(4) },
                 new BackendMembershipChanged(A, MembershipChangeKind.Left, Weight: 1, ActiveConnections: 0) { Timestamp = At(4) },
             ],
@@ -288,7 +288,7 @@ public class EventProjectionTests
 
         Assert.Equal(
             [
-                new ConnectionCompleted(1, A, 0, 0, TimeSpan.FromSeconds(4), CompletionReason.ClientClosed, ActiveConnections: 0) { Timestamp = At(5) },
+                new ConnectionCompleted(1, A, 0, 0, TimeSpan.FromSeconds(4), CompletionReason.ClientClosed, ActiveConnections: 0) { Client = s_client, Timestamp = At(5) },
                 new ConnectionAssigned(2, A, ActiveConnections: 1, Attempt: 1) { Timestamp = At(5) },
             ],
             events);

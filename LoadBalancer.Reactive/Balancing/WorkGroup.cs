@@ -67,7 +67,8 @@ internal sealed class WorkGroup(IObserver<BalancerInput> feed, Action<Exception>
     // One running piece of work: forwards its inputs until it ends, then leaves the group.
     private sealed class Member(WorkGroup group) : IObserver<BalancerInput>, IDisposable
     {
-        private static readonly IDisposable s_ended = System.Reactive.Disposables.Disposable.Empty;
+        // A sentinel of its own: work may well return Rx's shared Disposable.Empty as its subscription.
+        private static readonly IDisposable s_ended = new Ended();
         private IDisposable? _subscription;
 
         public void OnNext(BalancerInput value)
@@ -102,6 +103,13 @@ internal sealed class WorkGroup(IObserver<BalancerInput> feed, Action<Exception>
         {
             Interlocked.Exchange(ref _subscription, s_ended)?.Dispose();
             group._members.TryRemove(this, out _);
+        }
+
+        private sealed class Ended : IDisposable
+        {
+            public void Dispose()
+            {
+            }
         }
     }
 }
