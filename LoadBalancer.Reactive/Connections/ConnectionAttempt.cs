@@ -48,7 +48,14 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         RelayEnd backendEnd;
         try
         {
-            socket = await BackendConnector.ConnectAsync(backend.EndPoint, settings.ConnectTimeout, scheduler, connection.Aborted).ConfigureAwait(false);
+            (socket, var error) = await BackendConnector.TryConnectAsync(backend.EndPoint, settings.ConnectTimeout, scheduler, connection.Aborted).ConfigureAwait(false);
+            if (socket is null)
+            {
+                // A refused or timed-out connect is everyday news, reported without an exception thrown for it.
+                ConnectFailedOrStopping(observer, error);
+                return;
+            }
+
             if (backend.SendProxy != ProxyProtocolVersion.None)
             {
                 await SendProxyHeaderAsync(socket).ConfigureAwait(false);
@@ -84,6 +91,21 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         var connectTime = scheduler.Now - connecting;
         observer.OnNext(new ConnectSucceeded(connection.Id, connectTime) { Time = scheduler.Now });
         _ = RelayAsync(observer, backendEnd, connectTime);
+    }
+
+    // The same ends as the catches above give a thrown SocketException or cancellation, from the connect's result.
+    private void ConnectFailedOrStopping(IObserver<BalancerInput> observer, SocketError error)
+    {
+        if (connection.Aborted.IsCancellationRequested)
+        {
+            EndUnrelayed(observer, stopping: true, new FailureDetail(
+                SocketError.OperationAborted, $"Connecting to backend {backend.Address} was cut short: the balancer is stopping"));
+            return;
+        }
+
+        // The message is the one a SocketException carries (the system's text for the error), built without throwing it.
+        var detail = new FailureDetail(error, $"Cannot connect to backend {backend.Address}: {new SocketException((int)error).Message}");
+        Complete(observer, new ConnectFailed(connection.Id) { Time = settings.Scheduler.Now, Detail = detail });
     }
 
     // Started, not awaited, by RunAsync, so that RunAsync's state machine is gone once the relay runs: every

@@ -50,6 +50,8 @@ internal sealed class DuplexRelay
     private int _phase = Quiet;
     // One bit per side whose input has ended with a FIN (see InputEnded).
     private int _inputsEnded;
+    // The side whose reads were shut down because the other reset (see Fail), or -1.
+    private int _readsShut = -1;
 
     private DuplexRelay(RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout)
     {
@@ -116,87 +118,104 @@ internal sealed class DuplexRelay
 
     // Most relays sit here, waiting to read, most of the time; whatever this method keeps across an await
     // is held by every idle relay, twice. So it keeps little: the sending and the byte counts live in
-    // RelayReadAsync, whose pooled state machine exists only while bytes are on their way.
+    // RelayReadAsync, whose pooled state machine exists only while bytes are on their way. A fault is a value
+    // here (the side at fault), not an exception thrown to carry it: a reset already costs the exceptions the
+    // socket layer throws.
     private async Task PumpAsync(RelayEnd from, RelayEnd to, Side side)
     {
-        try
+        Side faulted;
+        while (true)
         {
-            while (true)
+            ReadResult result;
+            try
             {
-                ReadResult result;
-                try
-                {
-                    result = await from.Input.ReadAsync().ConfigureAwait(false);
-                }
-                catch (Exception exception)
-                {
-                    // A read fails only because this side's connection is gone: ConnectionResetException
-                    // for a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
-                    // ObjectDisposedException when the other pump or Abort closed it.
-                    throw new RelayFault(side, exception);
-                }
+                result = await from.Input.ReadAsync().ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // A read fails only because this side's connection is gone: ConnectionResetException
+                // for a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
+                // ObjectDisposedException when the other pump or Abort closed it.
+                faulted = side;
+                break;
+            }
 
-                if (result.IsCanceled)
-                {
-                    // Either this relay is handing the client back for a retry, or a cancellation
-                    // left over from an earlier attempt on the same client pipe: skip that one.
-                    from.Input.AdvanceTo(result.Buffer.Start);
-                    if (Volatile.Read(ref _phase) == Retrying)
-                    {
-                        return;
-                    }
+            if (Volatile.Read(ref _readsShut) == (int)side)
+            {
+                // The other side reset, and this side's reads were shut down to end this pump quietly (see Fail):
+                // it is closed with its reset now.
+                from.Reset();
+                return;
+            }
 
-                    continue;
-                }
-
-                if (!result.Buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
+            if (result.IsCanceled)
+            {
+                // Either this relay is handing the client back for a retry, or a cancellation
+                // left over from an earlier attempt on the same client pipe: skip that one.
+                from.Input.AdvanceTo(result.Buffer.Start);
+                if (Volatile.Read(ref _phase) == Retrying)
                 {
-                    // The client spoke just as the backend reset: keep its bytes for the next backend.
-                    from.Input.AdvanceTo(result.Buffer.Start);
                     return;
                 }
 
-                var completed = result.IsCompleted;
-                await RelayReadAsync(from, to, result.Buffer, side).ConfigureAwait(false);
-                if (completed)
-                {
-                    break;
-                }
+                continue;
             }
 
-            // The source sent FIN and every byte it sent is with the kernel: pass the half-close on, unless the
-            // other side has said FIN too and its end closes with one: the relay closes both right after this.
-            Interlocked.CompareExchange(
-                ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
-            if (!InputEnded(side) || !to.CloseSendsFin)
+            if (!result.Buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
             {
-                await ShutdownSendAsync(to, Other(side)).ConfigureAwait(false);
+                // The client spoke just as the backend reset: keep its bytes for the next backend.
+                from.Input.AdvanceTo(result.Buffer.Start);
+                return;
+            }
+
+            var completed = result.IsCompleted;
+            if (!await RelayReadAsync(from, to, result.Buffer, side).ConfigureAwait(false))
+            {
+                faulted = Other(side);
+                break;
+            }
+
+            if (completed)
+            {
+                // The source sent FIN and every byte it sent is with the kernel: pass the half-close on, unless the
+                // other side has said FIN too and its end closes with one: the relay closes both right after this.
+                Interlocked.CompareExchange(
+                    ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
+                if ((InputEnded(side) && to.CloseSendsFin) || await ShutdownSendAsync(to).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                faulted = Other(side);
+                break;
             }
         }
-        catch (RelayFault fault) when (fault.Side == Side.Backend && Volatile.Read(ref _fault) == -1
+
+        if (faulted == Side.Backend && Volatile.Read(ref _fault) == -1
             && Interlocked.CompareExchange(ref _phase, Retrying, Quiet) == Quiet)
         {
             // The backend reset by itself (not an abort of ours) before anyone said anything: close it
             // alone, and stop the client pump without touching the client, which another backend can serve.
             _backend.Reset();
             _client.Input.CancelPendingRead();
+            return;
         }
-        catch (RelayFault fault)
+
+        // One side failed: the other side is reset too, which also ends the opposite pump.
+        Fail(faulted);
+        if (Volatile.Read(ref _readsShut) == (int)side)
         {
-            // One side failed: the other side is reset too, which also ends the opposite pump.
-            Fail(fault.Side == Side.Client ? CompletionReason.ClientReset : CompletionReason.BackendReset);
-        }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException or IOException)
-        {
-            // The shutdown above raced with a reset from the other pump; its reason stands.
+            // This pump found the other side's fault by sending to it, so its own side is the one whose reads were
+            // shut down: closing it now also ends a send the opposite pump may be waiting in.
+            from.Reset();
         }
     }
 
     // Sends what one read returned, segment by segment, counting the bytes as they go, then releases them
-    // from the source's pipe. A send waits only when the kernel's buffer is full; the state machine is
-    // pooled, so a relayed request allocates nothing even then.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask RelayReadAsync(RelayEnd from, RelayEnd to, ReadOnlySequence<byte> buffer, Side side)
+    // from the source's pipe; false when a send failed (the other side is gone). A send waits only when the
+    // kernel's buffer is full; the state machine is pooled, so a relayed request allocates nothing even then.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RelayReadAsync(RelayEnd from, RelayEnd to, ReadOnlySequence<byte> buffer, Side side)
     {
         try
         {
@@ -208,7 +227,7 @@ internal sealed class DuplexRelay
                 }
                 catch (Exception exception) when (exception is SocketException or ObjectDisposedException or IOException or InvalidOperationException)
                 {
-                    throw new RelayFault(Other(side), exception);
+                    return false;
                 }
 
                 // Each count has one writer, its own pump; RunAsync reads both after awaiting both pumps.
@@ -226,6 +245,8 @@ internal sealed class DuplexRelay
                     Volatile.Write(ref _lastActivityTicks, _scheduler.Now.UtcTicks);
                 }
             }
+
+            return true;
         }
         finally
         {
@@ -233,8 +254,9 @@ internal sealed class DuplexRelay
         }
     }
 
-    // A half-close that fails (the peer reset meanwhile) is that side's fault, as a failed send is.
-    private static async ValueTask ShutdownSendAsync(RelayEnd to, Side side)
+    // A half-close that fails because the peer reset meanwhile is that side's fault (false), as a failed send is;
+    // one that races with a reset from the other pump changes nothing, that reset's reason stands.
+    private static async ValueTask<bool> ShutdownSendAsync(RelayEnd to)
     {
         try
         {
@@ -242,8 +264,13 @@ internal sealed class DuplexRelay
         }
         catch (Exception exception) when (exception is IOException or InvalidOperationException)
         {
-            throw new RelayFault(side, exception);
+            return false;
         }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+        }
+
+        return true;
     }
 
     // One timer per relay, moved on lazily: when it fires it checks how long the relay has really been
@@ -301,6 +328,22 @@ internal sealed class DuplexRelay
         }
     }
 
+    // A side reset (or failed a send): it is reset at once. The other side's reads are shut down rather than its
+    // socket closed under them: its pump then reads an end of stream, not an abort thrown as an exception (and
+    // rethrown by the pipe), and closes that side with a reset itself. A pump waiting in a send to that side is
+    // released by that close, or by the pump that found the fault (see PumpAsync).
+    private void Fail(Side faulted)
+    {
+        if (Volatile.Read(ref _phase) != Retrying
+            && Interlocked.CompareExchange(ref _fault, (int)(faulted == Side.Client ? CompletionReason.ClientReset : CompletionReason.BackendReset), -1) == -1)
+        {
+            var (atFault, other) = faulted == Side.Client ? (_client, _backend) : (_backend, _client);
+            atFault.Reset();
+            Volatile.Write(ref _readsShut, (int)Other(faulted));
+            other.ShutdownReadsForReset();
+        }
+    }
+
     private static Side Other(Side side) => side == Side.Client ? Side.Backend : Side.Client;
 
     // Records that this side's input has ended with a FIN, and says whether the other side's had already.
@@ -308,11 +351,6 @@ internal sealed class DuplexRelay
     {
         var before = Interlocked.Or(ref _inputsEnded, 1 << (int)side);
         return (before & (1 << (int)Other(side))) != 0;
-    }
-
-    private sealed class RelayFault(Side side, Exception inner) : Exception(inner.Message, inner)
-    {
-        public Side Side { get; } = side;
     }
 }
 

@@ -32,6 +32,12 @@ internal abstract class RelayEnd
     /// <summary>Closes this end with a reset.</summary>
     public abstract void Reset();
 
+    /// <summary>
+    /// Readies a reset, because the other end of the relay reset: reads of this end stop (ending with the end of its
+    /// input or failing), and <see cref="Reset"/> follows from the relay. By default that is the reset itself.
+    /// </summary>
+    public virtual void ShutdownReadsForReset() => Reset();
+
     /// <summary>Releases everything; after a reset or both half-closes.</summary>
     public abstract void Close();
 
@@ -103,6 +109,22 @@ internal sealed class PlainEnd(SocketConnection connection) : RelayEnd
     public override void ShutdownBoth() => ShutdownQuietly(connection.Socket, SocketShutdown.Both);
 
     public override void Reset() => ResetSocket(connection.Socket);
+
+    // Closing the socket under the pipe's pending receive would end it with an abort: a SocketException inside the
+    // receive loop and a ConnectionAbortedException rethrown to the relay. A receive shutdown wakes that receive
+    // with an end of stream instead; linger zero makes the close that follows a reset.
+    public override void ShutdownReadsForReset()
+    {
+        try
+        {
+            connection.Socket.LingerState = new LingerOption(enable: true, seconds: 0);
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+        }
+
+        ShutdownQuietly(connection.Socket, SocketShutdown.Receive);
+    }
 
     public override void Close() => CloseConnection(connection);
 }
