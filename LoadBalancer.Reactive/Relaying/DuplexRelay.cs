@@ -217,6 +217,11 @@ internal sealed class DuplexRelay
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RelayReadAsync(RelayEnd from, RelayEnd to, ReadOnlySequence<byte> buffer, Side side)
     {
+        // Bytes read are the activity, recorded before they are sent on, so the record is ordered before anyone can
+        // see them. Recorded after the send completed, it could land after the peer had answered (the sending
+        // thread resumes late), stamped with a later time than the bytes moved: an idle deadline pushed out by
+        // nothing, which a virtual-time test caught about once in ten runs.
+        RecordActivity();
         try
         {
             foreach (var segment in buffer)
@@ -239,11 +244,6 @@ internal sealed class DuplexRelay
                 {
                     _bytesFromBackend += segment.Length;
                 }
-
-                if (_idleTimeout > TimeSpan.Zero)
-                {
-                    Volatile.Write(ref _lastActivityTicks, _scheduler.Now.UtcTicks);
-                }
             }
 
             return true;
@@ -251,6 +251,14 @@ internal sealed class DuplexRelay
         finally
         {
             from.Input.AdvanceTo(buffer.End);
+        }
+    }
+
+    private void RecordActivity()
+    {
+        if (_idleTimeout > TimeSpan.Zero)
+        {
+            Volatile.Write(ref _lastActivityTicks, _scheduler.Now.UtcTicks);
         }
     }
 
