@@ -20,13 +20,7 @@ if ! need iperf3; then
 fi
 
 declare -A REF=([before]=$1 [after]=$2) PORT=([before]=9511 [after]=9521)
-for build in before after; do
-  echo "building $build (${REF[$build]}, Release)..." >&2
-  git -C "$ROOT" worktree add -q --detach "$WORK/$build" "${REF[$build]}"
-  dotnet build -c Release "$WORK/$build/examples/Quickstart" -nologo -v quiet >/dev/null
-done
-remove_worktrees() { for build in before after; do git -C "$ROOT" worktree remove --force "$WORK/$build" 2>/dev/null || true; done; }
-trap 'cleanup; remove_worktrees' EXIT
+build_refs "$1" "$2"
 
 start iperf taskset -c 1 iperf3 -s -p 5301
 for build in before after; do

@@ -27,13 +27,7 @@ dotnet tool install dotnet-gcdump --version 10.0.750501 --tool-path "$WORK/tools
 ulimit -n "$(ulimit -Hn)"
 
 declare -A REF=([before]=$1 [after]=$2) PORT=([before]=9410 [after]=9420)
-for build in before after; do
-  echo "building $build (${REF[$build]}, Release)..." >&2
-  git -C "$ROOT" worktree add -q --detach "$WORK/$build" "${REF[$build]}"
-  dotnet build -c Release "$WORK/$build/examples/Quickstart" -nologo -v quiet >/dev/null
-done
-remove_worktrees() { for build in before after; do git -C "$ROOT" worktree remove --force "$WORK/$build" 2>/dev/null || true; done; }
-trap 'cleanup; remove_worktrees' EXIT
+build_refs "$1" "$2"
 
 start_http_backends 9401 9402 9403
 for build in before after; do

@@ -50,3 +50,14 @@ http {
 CONF
   start backends taskset -c 1 nginx -p "$WORK" -c "$WORK/backends.conf" -e "$WORK/backends-error.log"
 }
+
+build_refs() { # build_refs BEFORE_REF AFTER_REF: each commit's Quickstart (Release) in a worktree at $WORK/before and $WORK/after
+  local build ref
+  for build in before after; do
+    ref=$1; shift
+    echo "building $build ($ref, Release)..." >&2
+    git -C "$ROOT" worktree add -q --detach "$WORK/$build" "$ref"
+    dotnet build -c Release "$WORK/$build/examples/Quickstart" -nologo -v quiet >/dev/null
+  done
+  trap 'cleanup; for build in before after; do git -C "$ROOT" worktree remove --force "$WORK/$build" 2>/dev/null || true; done' EXIT
+}

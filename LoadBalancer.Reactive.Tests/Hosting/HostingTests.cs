@@ -81,14 +81,7 @@ public class HostingTests
     public async Task AddTcpLoadBalancer_StartsWithTheHost_IsInjectable_AndStopsWithIt()
     {
         await using var backend = LoopbackServer.Named();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
-            ["LoadBalancer:Backends:0"] = backend.Address,
-            ["LoadBalancer:HealthCheck:Enabled"] = "false",
-        });
-        builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        var builder = HostWithBalancerOver(backend);
         using var host = builder.Build();
 
         await host.StartAsync().WaitAsync(Loopback.Timeout);
@@ -103,14 +96,7 @@ public class HostingTests
     public async Task AddHealthChecksAddTcpLoadBalancer_ReportsTheHostedBalancer_UnderItsNameAndTags()
     {
         await using var backend = LoopbackServer.Holding();
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
-            ["LoadBalancer:Backends:0"] = backend.Address,
-            ["LoadBalancer:HealthCheck:Enabled"] = "false",
-        });
-        builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        var builder = HostWithBalancerOver(backend);
         builder.Services.AddHealthChecks().AddTcpLoadBalancer(tags: ["ready"]);
         using var host = builder.Build();
         var health = host.Services.GetRequiredService<HealthCheckService>();
@@ -147,4 +133,18 @@ public class HostingTests
 
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values).Build().GetSection("LoadBalancer");
+
+    // A Generic Host with a balancer read from configuration: on 127.0.0.1 and a free port, over one backend, unprobed.
+    private static HostApplicationBuilder HostWithBalancerOver(LoopbackServer backend)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Listen:0"] = "127.0.0.1:0",
+            ["LoadBalancer:Backends:0"] = backend.Address,
+            ["LoadBalancer:HealthCheck:Enabled"] = "false",
+        });
+        builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
+        return builder;
+    }
 }
