@@ -3,8 +3,12 @@
 # connections, each pinned to core 0, against the same backends and load generators pinned to core 1.
 # Measures keep-alive requests/s with p50/p99 (wrk, 50 connections), new connections/s (one request per
 # connection), bulk throughput each way (iperf3), and memory per idle relayed connection (5,000 held),
-# and prints one markdown table with each figure's ratio to HAProxy. Installs what it needs, stops
-# everything it started by PID, and takes about seven minutes.
+# and prints one markdown table with each figure's ratio to HAProxy. A second table gives each balancer's
+# footprint and cold start: resident memory (VmRSS) after the load phases, with the 5,000 idle connections
+# held and a few seconds after they close; the time from launching a fresh instance to the first request
+# relayed through it; and the p99 over that fresh instance's first 10 s of keep-alive load next to the warmed
+# p99. Below it, LoadBalancer.Reactive's GC heap and collection count at the end (dotnet-counters). Installs
+# what it needs, stops everything it started by PID, and takes about eight minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,6 +30,8 @@ ulimit -n "$(ulimit -Hn)"   # as many descriptors as this machine allows (5,000 
 echo "building LoadBalancer.Reactive (Release)..." >&2
 dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
 OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
+COUNTERS="$WORK/tools/dotnet-counters"   # the runtime's own GC counters, read from ours at the end
+[[ " $TARGETS " == *" ours "* ]] && dotnet tool install dotnet-counters --version 10.0.750501 --tool-path "$WORK/tools" >/dev/null
 
 # The backends, on core 1: three tiny HTTP servers in one nginx, and an iperf3 server.
 start_http_backends 9101 9102 9103
@@ -85,6 +91,18 @@ holder_pid() {
   esac
 }
 rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+# A balancer's whole resident memory: for nginx its master and the worker it forks (children found by PPID),
+# summed; HAProxy with nbthread 1 and LoadBalancer.Reactive are one process each.
+total_rss_kib() { # total_rss_kib NAME -> KiB (NAME as given to start, whose PID is in $WORK/NAME.pid)
+  local pid total child
+  pid=$(cat "$WORK/$1.pid")
+  total=$(rss_kib "$pid")
+  if [ "$1" = nginx ]; then
+    for child in $(pgrep -P "$pid"); do total=$((total + $(rss_kib "$child"))); done
+  fi
+  echo "$total"
+}
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f\n", k / 1024 }'; }
 
 wrk_run() { # wrk_run PORT [EXTRA...] -> "req/s p50 p99 requests"
   local port=$1; shift
@@ -106,25 +124,102 @@ iperf_run() { # iperf_run PORT [-R] -> Gbit/s
   python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$WORK/iperf.json"
 }
 
-idle_kib() { # idle_kib NAME PORT -> KiB of the balancer's resident memory per idle relayed connection
-  local pid before after
+idle_phase() { # idle_phase NAME PORT: sets MEM[NAME], KiB of the holding process's resident memory per idle
+  # relayed connection, and the whole balancer's resident MiB after the load phases (RSS_LOAD), with the
+  # connections held (RSS_HELD) and 3 s after they close (RSS_CLOSED)
+  local pid before after hold_pid
   pid=$(holder_pid "$1")
+  RSS_LOAD[$1]=$(mib "$(total_rss_kib "$1")")
   before=$(rss_kib "$pid")
   coproc HOLD { taskset -c 1 python3 "$ROOT/benchmarks/hold.py" 127.0.0.1 "$2" "$IDLE"; }
+  hold_pid=$HOLD_PID
   read -r _ <&"${HOLD[0]}"
   sleep 2
   after=$(rss_kib "$pid")
+  RSS_HELD[$1]=$(mib "$(total_rss_kib "$1")")
   exec {HOLD[1]}>&-
-  wait "$HOLD_PID" 2>/dev/null || true
-  awk -v b="$before" -v a="$after" -v n="$IDLE" 'BEGIN { printf "%.1f\n", (a - b) / n }'
-  sleep 1
+  wait "$hold_pid" 2>/dev/null || true
+  MEM[$1]=$(awk -v b="$before" -v a="$after" -v n="$IDLE" 'BEGIN { printf "%.1f\n", (a - b) / n }')
+  sleep 3
+  RSS_CLOSED[$1]=$(mib "$(total_rss_kib "$1")")
+}
+
+gc_counters() { # gc_counters PID -> "heap_MiB total gen0 gen1 gen2": the GC heap after the last collection and
+  # the collections since the process started. dotnet-counters monitor shows counters as running totals (collect
+  # would give only per-second increments); its screen is replayed here to read the last values it drew.
+  (cd "$WORK" && timeout 20 "$COUNTERS" monitor -p "$1" --refresh-interval 1 --duration 00:00:00:03 \
+    --counters 'System.Runtime[dotnet.gc.collections,dotnet.gc.last_collection.heap.size]' >"$WORK/gc-monitor.txt" 2>&1) || true
+  python3 - "$WORK/gc-monitor.txt" <<'PY'
+import re, sys
+screen, row, col = {}, 1, 1
+for token in re.split(r"(\x1b\[[0-9;?]*[A-Za-z])", open(sys.argv[1], errors="replace").read()):
+    if token.startswith("\x1b["):
+        if token[-1] == "H":
+            row, col = map(int, token[2:-1].split(";")) if token[2:-1] else (1, 1)
+        elif token[-1] == "J":
+            screen = {}
+        continue
+    for ch in token:
+        if ch == "\n":
+            row, col = row + 1, 1
+        elif ch != "\r":
+            screen.setdefault(row, {})[col] = ch
+            col += 1
+values, metric = {}, None
+for r in sorted(screen):
+    line = "".join(screen[r].get(c, " ") for c in range(1, max(screen[r]) + 1))
+    m = re.match(r"\s+(dotnet\.[a-z_.]+)", line)
+    if m:
+        metric = m.group(1)
+        continue
+    m = re.match(r"\s+(gen0|gen1|gen2|loh|poh)\s+([\d,.]+)\s*$", line)
+    if m and metric:
+        values[(metric, m.group(1))] = float(m.group(2).replace(",", ""))
+heap = sum(v for (name, _), v in values.items() if name == "dotnet.gc.last_collection.heap.size")
+gens = [int(values.get(("dotnet.gc.collections", g), 0)) for g in ("gen0", "gen1", "gen2")]
+if not values:
+    print("- - - - -")
+else:
+    print(f"{heap / 1048576:.1f} {sum(gens)} {gens[0]} {gens[1]} {gens[2]}")
+PY
+}
+
+# Cold start: a fresh instance of each balancer on its own port (core 0, as the others), the wall time from
+# launching it to the first request relayed through it (curl on core 1, polled every 5 ms), and then at once
+# the p99 of its first 10 s of keep-alive load (the same wrk as the keep-alive phase).
+sed -e 's/127.0.0.1:9001/127.0.0.1:9021/' -e 's/127.0.0.1:9011/127.0.0.1:9031/' "$WORK/haproxy.cfg" >"$WORK/haproxy-cold.cfg"
+sed -e 's/127.0.0.1:9002/127.0.0.1:9022/' -e 's/127.0.0.1:9012/127.0.0.1:9032/' -e "s#$WORK/nginx.pid#$WORK/nginx-cold.pid#" \
+  "$WORK/nginx.conf" >"$WORK/nginx-cold.conf"
+declare -A COLD_PORT=([haproxy]=9021 [nginx]=9022 [ours]=9023)
+cold_start() { # cold_start NAME: sets START_MS[NAME] and COLD_P99[NAME]
+  local port=${COLD_PORT[$1]} t0 pid ok=0
+  t0=$(date +%s%N)
+  case $1 in
+    haproxy) start haproxy-cold taskset -c 0 haproxy -db -f "$WORK/haproxy-cold.cfg" ;;
+    nginx) start nginx-cold taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx-cold.conf" -e "$WORK/nginx-cold-error.log" ;;
+    ours) start ours-cold taskset -c 0 dotnet "$OURS" --listen 127.0.0.1:$port --backend 127.0.0.1:9101 \
+      --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}" ;;
+  esac
+  for _ in $(seq 1 2000); do
+    if taskset -c 1 curl -sf -o /dev/null -m 1 "http://127.0.0.1:$port/"; then ok=1; break; fi
+    sleep 0.005
+  done
+  START_MS[$1]=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [ $ok = 1 ] || { echo "no request relayed through a fresh $1 within the polling window; see $WORK" >&2; START_MS[$1]=""; }
+  local _rps p99 _rest
+  DURATION=10 wrk_run "$port" >/dev/null
+  read -r _rps _ p99 _rest < <(awk '/Requests\/sec/ { rps = $2 } /^ +99%/ { p99 = $2 } END { print rps, 0, p99 }' "$WORK/wrk.out")
+  COLD_P99[$1]=$(to_ms "$p99")
+  pid=$(cat "$WORK/$1-cold.pid")
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }
 
 # Speed is measured in ROUNDS interleaved rounds (every target once per round) and each figure is the
 # median of its rounds: this machine's speed drifts by tens of percent within minutes, and interleaving
 # lets every target see the same drift. Memory is measured once, at the end.
 to_ms() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) v /= 1000; else if (t ~ /ms$/) v += 0; else if (t ~ /s$/) v *= 1000; printf "%.2f", v }'; }
-declare -A KA P50 P99 NEW UP DOWN MEM KA_CPU NEW_CPU
+declare -A KA P50 P99 NEW UP DOWN MEM KA_CPU NEW_CPU RSS_LOAD RSS_HELD RSS_CLOSED START_MS COLD_P99
 warm() { # warm NAME HTTP_PORT: the same unrecorded warm-up for everyone; .NET code is compiled and then
   # recompiled with profile data in its first seconds, which C balancers do not need.
   echo "warming up $1..." >&2
@@ -163,7 +258,18 @@ for name in $TARGETS; do
     values[$name]=$(printf "$format" "$(median "${values[$name]}")")
     unset -n values
   done
-  if [ "$name" = direct ]; then MEM[$name]=""; else echo "memory: $name..." >&2; MEM[$name]=$(idle_kib "$name" "$(cut -d' ' -f1 <<<"${PORTS[$name]}")"); fi
+  if [ "$name" = direct ]; then MEM[$name]=""; else echo "memory: $name..." >&2; idle_phase "$name" "$(cut -d' ' -f1 <<<"${PORTS[$name]}")"; fi
+done
+GC="- - - - -"
+if [[ " $TARGETS " == *" ours "* ]]; then
+  echo "GC counters: ours..." >&2
+  GC=$(gc_counters "$(cat "$WORK/ours.pid")")
+  OURS_BULK_RSS=$(mib "$(total_rss_kib ours-bulk)")
+fi
+for name in $TARGETS; do
+  [ "$name" = direct ] && continue
+  echo "cold start: $name..." >&2
+  cold_start "$name"
 done
 
 cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
@@ -186,5 +292,25 @@ cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
       "$(cell "${DOWN[$name]}" "${DOWN[haproxy]}")" \
       "$(cell "${MEM[$name]}" "${MEM[haproxy]}")"
   done
+  echo
+  echo "| target | start to first relayed request, ms | p99 over the first 10 s from start, ms | warmed p99, ms | cold / warmed p99 | MiB resident after the load phases | MiB with $IDLE idle connections held | MiB 3 s after they close |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  for name in $TARGETS; do
+    [ "$name" = direct ] && continue
+    label=$name; [ "$name" = ours ] && label="LoadBalancer.Reactive"; [ "$name" = nginx ] && label="nginx (master + worker)"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
+      "$(cell "${START_MS[$name]}" "${START_MS[haproxy]:-}")" \
+      "$(cell "${COLD_P99[$name]}" "${COLD_P99[haproxy]:-}")" \
+      "$(cell "${P99[$name]}" "${P99[haproxy]:-}")" \
+      "$(awk -v c="${COLD_P99[$name]}" -v w="${P99[$name]}" 'BEGIN { if (w + 0 == 0) print "-"; else printf "%.2fx\n", c / w }')" \
+      "$(cell "${RSS_LOAD[$name]}" "${RSS_LOAD[haproxy]:-}")" \
+      "$(cell "${RSS_HELD[$name]}" "${RSS_HELD[haproxy]:-}")" \
+      "$(cell "${RSS_CLOSED[$name]}" "${RSS_CLOSED[haproxy]:-}")"
+  done
+  if [[ " $TARGETS " == *" ours "* ]]; then
+    read -r heap total gen0 gen1 gen2 <<<"$GC"
+    echo
+    echo "LoadBalancer.Reactive at the end (dotnet-counters): GC heap after the last collection $heap MiB; $total collections since it started (gen0 $gen0, gen1 $gen1, gen2 $gen2). Its bulk listener is a second process (not in the memory columns above), $OURS_BULK_RSS MiB resident at the end."
+  fi
 } | tee "$WORK/table.md"
 echo "(ratios are to HAProxy; logs and configs in $WORK)" >&2
