@@ -10,31 +10,34 @@ namespace LoadBalancer.Reactive.Tests.Transport;
 public class BackendConnectorTests
 {
     [Fact]
-    public async Task ConnectAsync_BackendAccepts_ReturnsAConnectedSocket()
+    public async Task TryConnectAsync_BackendAccepts_ReturnsAConnectedSocket()
     {
         await using var backend = LoopbackServer.Holding();
 
-        using var socket = await BackendConnector.ConnectAsync(backend.EndPoint, TimeSpan.FromSeconds(5), new TestScheduler(), default)
+        var (connected, error) = await BackendConnector.TryConnectAsync(backend.EndPoint, TimeSpan.FromSeconds(5), new TestScheduler(), default)
             .WaitAsync(Loopback.Timeout);
 
+        using var socket = Assert.IsType<Socket>(connected);
+        Assert.Equal(SocketError.Success, error);
         Assert.True(socket.Connected);
         Assert.True(socket.NoDelay);
     }
 
     [Fact]
-    public async Task ConnectAsync_Refused_ThrowsConnectionRefused()
+    public async Task TryConnectAsync_Refused_ReturnsConnectionRefused()
     {
         var (holder, refusing) = Loopback.RefusingEndPoint();
         using var _ = holder;
 
-        var exception = await Assert.ThrowsAsync<SocketException>(() =>
-            BackendConnector.ConnectAsync(refusing, TimeSpan.FromSeconds(5), new TestScheduler(), default).WaitAsync(Loopback.Timeout));
+        var (socket, error) = await BackendConnector.TryConnectAsync(refusing, TimeSpan.FromSeconds(5), new TestScheduler(), default)
+            .WaitAsync(Loopback.Timeout);
 
-        Assert.Equal(SocketError.ConnectionRefused, exception.SocketErrorCode);
+        Assert.Null(socket);
+        Assert.Equal(SocketError.ConnectionRefused, error);
     }
 
     [Fact]
-    public async Task ConnectAsync_BackendNeverAnswers_TimesOutAtExactlyTheTimeoutInVirtualTime()
+    public async Task TryConnectAsync_BackendNeverAnswers_TimesOutAtExactlyTheTimeoutInVirtualTime()
     {
         // A listener that never accepts, with its backlog already full: Linux drops further SYNs,
         // so a connect hangs until the balancer's own timeout, which runs on virtual time here.
@@ -42,14 +45,14 @@ public class BackendConnectorTests
         silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         silent.Listen(0);
         var fillers = new List<Socket>();
-        Task<Socket>? hanging = null;
+        Task<(Socket? Socket, SocketError Error)>? hanging = null;
         var scheduler = new TestScheduler();
         for (var i = 0; i < 8 && hanging is null; i++)
         {
-            var attempt = BackendConnector.ConnectAsync(silent.LocalEndPoint!, TimeSpan.FromSeconds(5), scheduler, default);
+            var attempt = BackendConnector.TryConnectAsync(silent.LocalEndPoint!, TimeSpan.FromSeconds(5), scheduler, default);
             if (await Task.WhenAny(attempt, Task.Delay(TimeSpan.FromSeconds(1))) == attempt)
             {
-                fillers.Add(await attempt);
+                fillers.Add((await attempt).Socket!);
             }
             else
             {
@@ -63,20 +66,24 @@ public class BackendConnectorTests
         Assert.False(hanging.IsCompleted);
 
         scheduler.AdvanceBy(1);
-        var exception = await Assert.ThrowsAsync<SocketException>(() => hanging.WaitAsync(Loopback.Timeout));
-        Assert.Equal(SocketError.TimedOut, exception.SocketErrorCode);
+        var (socket, error) = await hanging.WaitAsync(Loopback.Timeout);
+        Assert.Null(socket);
+        Assert.Equal(SocketError.TimedOut, error);
         fillers.ForEach(filler => filler.Dispose());
     }
 
     [Fact]
-    public async Task ConnectAsync_Cancelled_ThrowsOperationCanceled()
+    public async Task TryConnectAsync_Cancelled_ReturnsOperationAbortedWithoutConnecting()
     {
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         await using var backend = LoopbackServer.Holding();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            BackendConnector.ConnectAsync(backend.EndPoint, TimeSpan.FromSeconds(5), new TestScheduler(), cancelled.Token)
-                .WaitAsync(Loopback.Timeout));
+        var (socket, error) = await BackendConnector.TryConnectAsync(backend.EndPoint, TimeSpan.FromSeconds(5), new TestScheduler(), cancelled.Token)
+            .WaitAsync(Loopback.Timeout);
+
+        Assert.Null(socket);
+        Assert.Equal(SocketError.OperationAborted, error);
+        Assert.Equal(0, backend.Accepted);
     }
 }

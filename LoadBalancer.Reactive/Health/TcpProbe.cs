@@ -25,7 +25,14 @@ internal static class TcpProbe
         using var deadline = new Deadline(options.Timeout, scheduler, cancellationToken);
         try
         {
-            using var socket = await BackendConnector.ConnectAsync(backend.EndPoint, options.Timeout, scheduler, deadline.Token).ConfigureAwait(false);
+            // A backend that is down refuses or times out: a verdict, not an exception (probed every interval).
+            var (connected, _) = await BackendConnector.TryConnectAsync(backend.EndPoint, options.Timeout, scheduler, deadline.Token).ConfigureAwait(false);
+            if (connected is null)
+            {
+                return false;
+            }
+
+            using var socket = connected;
             await using var network = new NetworkStream(socket, ownsSocket: false);
             if (backend.SendProxy != ProxyProtocolVersion.None)
             {

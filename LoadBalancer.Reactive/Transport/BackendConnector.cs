@@ -10,19 +10,6 @@ internal static class BackendConnector
     /// <summary>Connects to <paramref name="endPoint"/> or throws a <see cref="SocketException"/>.</summary>
     /// <exception cref="SocketException">The connect failed; <see cref="SocketError.TimedOut"/> when the timeout passed first.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task<Socket> ConnectAsync(
-        EndPoint endPoint, TimeSpan timeout, IScheduler scheduler, CancellationToken cancellationToken)
-    {
-        var (socket, error) = await TryConnectAsync(endPoint, timeout, scheduler, cancellationToken).ConfigureAwait(false);
-        if (socket is not null)
-        {
-            return socket;
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        throw new SocketException((int)error);
-    }
-
     /// <summary>
     /// Connects to <paramref name="endPoint"/>; a failed connect is a result, not an exception, because a refused
     /// or unreachable backend is an everyday event on the connection path.
