@@ -65,26 +65,28 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
                 ? await BackendTls.ConnectAsync(socket, tls, backend.Address, settings.ConnectTimeout, scheduler, connection.Aborted).ConfigureAwait(false)
                 : SocketPipes.PlainBackend(socket);
         }
-        catch (Exception exception) when ((exception is SocketException or BackendTlsException) && !connection.Aborted.IsCancellationRequested)
-        {
-            // The client stays open while the fold picks another backend (or gives up): nothing has been read
-            // from it yet, so a retry is invisible to it.
-            socket?.Dispose();
-            var detail = exception is SocketException socketError
-                ? new FailureDetail(socketError.SocketErrorCode, $"Cannot connect to backend {backend.Address}: {socketError.Message}")
-                : new FailureDetail(SocketError.SocketError, exception.Message);
-            Complete(observer, new ConnectFailed(connection.Id) { Time = scheduler.Now, Detail = detail });
-            return;
-        }
         catch (Exception exception)
         {
             socket?.Dispose();
-            var stopping = connection.Aborted.IsCancellationRequested;
-            EndUnrelayed(observer, stopping, new FailureDetail(
-                stopping ? SocketError.OperationAborted : SocketError.SocketError,
-                stopping
-                    ? $"Connecting to backend {backend.Address} was cut short: the balancer is stopping"
-                    : $"Connecting to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+            if (exception is SocketException failed)
+            {
+                // Sending the PROXY header failed: as a refused connect.
+                ConnectFailedOrStopping(observer, failed.SocketErrorCode);
+            }
+            else if (exception is BackendTlsException && !connection.Aborted.IsCancellationRequested)
+            {
+                Complete(observer, new ConnectFailed(connection.Id) { Time = scheduler.Now, Detail = new FailureDetail(SocketError.SocketError, exception.Message) });
+            }
+            else if (connection.Aborted.IsCancellationRequested)
+            {
+                ConnectFailedOrStopping(observer, SocketError.OperationAborted);
+            }
+            else
+            {
+                EndUnrelayed(observer, stopping: false, new FailureDetail(
+                    SocketError.SocketError, $"Connecting to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+            }
+
             return;
         }
 
@@ -93,7 +95,8 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         _ = RelayAsync(observer, backendEnd, connectTime);
     }
 
-    // The same ends as the catches above give a thrown SocketException or cancellation, from the connect's result.
+    // A connect that failed (the client stays open while the fold picks another backend or gives up: nothing has been
+    // read from it yet, so a retry is invisible to it), or one cut short because the balancer is stopping.
     private void ConnectFailedOrStopping(IObserver<BalancerInput> observer, SocketError error)
     {
         if (connection.Aborted.IsCancellationRequested)
