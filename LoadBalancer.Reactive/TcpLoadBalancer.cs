@@ -6,7 +6,6 @@ using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
 using LoadBalancer.Reactive.Balancing;
-using LoadBalancer.Reactive.Balancing.Strategies;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Connections;
 using LoadBalancer.Reactive.Diagnostics;
@@ -95,10 +94,11 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _work = new ConnectionWork(_connections, _backends, new AttemptSettings(_scheduler, options.ConnectTimeout, options.IdleTimeout));
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
         _metrics = new BalancerMetrics(options.Name, () => Snapshot, meterFactory);
-        _log = new BalancerLog((ILogger?)logger ?? NullLogger.Instance, _scheduler, options.AccessLog);
+        var log = (ILogger?)logger ?? NullLogger.Instance;
+        _log = new BalancerLog(log, _scheduler, options.AccessLog);
         _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
         _membership = new MembershipCommands(_backends, options.HealthCheck, () => _state.Backends, Post);
-        _arrivals = new Arrivals(_model, _connections, _scheduler, (ILogger?)logger ?? NullLogger.Instance);
+        _arrivals = new Arrivals(_model, _connections, _scheduler, log);
     }
 
     /// <summary>
@@ -300,7 +300,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private void Wire()
     {
         _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
-        var folding = FeedbackLoop.Run(_feed, _state, FoldPolicy.From(_model.Options, CreateStrategy()), Work, _log.WorkFaulted)
+        var folding = FeedbackLoop.Run(_feed, _state, FoldPolicy.From(_model.Options), Work, _log.WorkFaulted)
             .Do(Folded)
             .Subscribe(_publisher);
         Post(new Reported(new BalancerStarted([.. _listenEndPoints])));
@@ -339,7 +339,5 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         var connections = _work.For(step);
         return timers is null ? connections : connections is null ? timers : timers.Merge(connections);
     }
-
-    private ILoadBalancingStrategy CreateStrategy() => _model.Options.CustomStrategy ?? LoadBalancingStrategies.Create(_model.Options.Strategy);
 
 }

@@ -29,6 +29,10 @@ internal sealed record FoldPolicy(
     /// <summary>Routes server names to pools; null when connections are not routed (every backend is one pool).</summary>
     public ServerNameRouter? Router { get; init; }
 
+    /// <summary>The rules of a new fold: the custom strategy if there is one, else a fresh instance of the named one.</summary>
+    public static FoldPolicy From(LoadBalancerOptions options) =>
+        From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy));
+
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,
         options.RandomSeed is { } seed ? new Random(seed) : new Random(),

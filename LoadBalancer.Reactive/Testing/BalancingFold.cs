@@ -89,7 +89,7 @@ public static class BalancingFold
                 return FeedbackLoop.Run(
                     stamped,
                     BalancerState.Create(options.Backends, options.HealthCheck),
-                    FoldPolicy.From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy)),
+                    FoldPolicy.From(options),
                     step => timers?.For(step),
                     onFault: static _ => { });
             })
