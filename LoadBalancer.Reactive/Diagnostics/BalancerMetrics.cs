@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
+using System.Net;
 using LoadBalancer.Reactive.Balancing;
+using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 
 namespace LoadBalancer.Reactive.Diagnostics;
@@ -107,15 +108,19 @@ internal sealed class BalancerMetrics : IDisposable
         }
     }
 
-    // The backend as OpenTelemetry names a server: its host and port, split once per backend from the address as
-    // configured ("db.internal:5432", "[::1]:8080"; addresses were validated, so there is always a port).
+    // The backend as OpenTelemetry names a server: its host and port, parsed once per backend from the address as
+    // configured ("db.internal:5432", "[::1]:8080"; addresses were validated, so it parses).
     private TagList Server(string address, string? key = null, object? value = null)
     {
         var (host, port) = _servers.GetOrAdd(address, static address =>
         {
-            var colon = address.LastIndexOf(':');
-            var host = address[..colon];
-            return (host.StartsWith('[') ? host[1..^1] : host, int.Parse(address.AsSpan(colon + 1), CultureInfo.InvariantCulture));
+            EndPointParser.TryParse(address, allowPortZero: false, out var endPoint, out _);
+            return endPoint switch
+            {
+                DnsEndPoint dns => (dns.Host, dns.Port),
+                IPEndPoint ip => (ip.Address.ToString(), ip.Port),
+                _ => (address, 0),
+            };
         });
         var tags = new TagList { { "server.address", host }, { "server.port", port } };
         if (key is not null)
