@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
@@ -93,13 +94,11 @@ internal static class BackendTls
         certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is not { } usage
         || usage.EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Any(oid => oid.Value == "1.3.6.1.5.5.7.3.2");
 
-    // "db.internal:5432" → "db.internal"; "[::1]:443" → "::1"; "10.0.0.5:443" → "10.0.0.5".
-    private static string Host(string address)
-    {
-        var colon = address.LastIndexOf(':');
-        var host = colon > 0 ? address[..colon] : address;
-        return host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
-    }
+    // The host the address names, as the validator parsed it: "db.internal:5432" -> "db.internal", "[::1]:443" -> "::1".
+    private static string Host(string address) =>
+        EndPointParser.TryParse(address, allowPortZero: false, out var endPoint, out _) && endPoint is DnsEndPoint dns ? dns.Host
+        : endPoint is IPEndPoint ip ? ip.Address.ToString()
+        : address;
 }
 
 /// <summary>A TLS handshake with a backend failed: it counts as a failed connect to that backend.</summary>
