@@ -53,6 +53,39 @@ public class MembershipTests
     }
 
     [Fact]
+    public async Task DisableBackend_KeepsItsOpenRelayByteExact_SendsNewOnesElsewhere_UntilEnabled()
+    {
+        await using var a = LoopbackServer.Echo();
+        await using var b = LoopbackServer.Echo();
+        await using var balancer = await Balancers.StartAsync(new LoadBalancerOptions
+        {
+            Backends = [new(a.Address), new(b.Address)],
+            CustomStrategy = new FirstAvailable(),
+            HealthCheck = Balancers.NoHealthChecks,
+        });
+        using var events = new EventRecorder(balancer.Events);
+        var onA = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]);
+        await events.WaitForAsync<BackendConnected>(1);
+
+        balancer.DisableBackend(a.Address);
+        await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Kind == MembershipChangeKind.Disabled);
+        await EchoAndCloseAsync(await Loopback.ConnectAsync(balancer.ListenEndPoints[0]), "x"u8.ToArray());
+        var payload = Loopback.RandomBytes(256 * 1024, seed: 7);
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(await EchoAndCloseAsync(onA, payload)));
+        await events.WaitForAsync<ConnectionCompleted>(2);
+        Assert.True(Assert.Single(balancer.Snapshot.Backends, s => s.Address == a.Address).Disabled);
+
+        balancer.EnableBackend(a.Address);
+        await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Kind == MembershipChangeKind.Enabled);
+        await EchoAndCloseAsync(await Loopback.ConnectAsync(balancer.ListenEndPoints[0]), "y"u8.ToArray());
+
+        Assert.Equal([a.Address, b.Address, a.Address], events.OfType<ConnectionAssigned>().Select(e => e.Backend));
+        Assert.Empty(events.OfType<BackendMembershipChanged>().Where(e => e.Kind is MembershipChangeKind.Drained or MembershipChangeKind.Left));
+        Assert.Throws<ArgumentException>(() => balancer.DisableBackend("10.9.9.9:9"));
+        Assert.Throws<ArgumentException>(() => balancer.EnableBackend("10.9.9.9:9"));
+    }
+
+    [Fact]
     public async Task SetWeight_UnderLoad_ShiftsNewConnectionsToTheNewProportion()
     {
         await using var a = LoopbackServer.Named();

@@ -265,10 +265,20 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <exception cref="ArgumentException">No backend has that address.</exception>
     public void RemoveBackend(string address, TimeSpan? closeAfter = null) => _membership.Remove(address, closeAfter);
 
-    /// <summary>Drains a backend: it takes no new connections and its open ones finish. Add it again to resume it.</summary>
+    /// <summary>Drains a backend: it takes no new connections and its open ones finish. Enable it (or add it again) to resume it.</summary>
     /// <param name="address">The backend's address, as configured.</param>
     /// <exception cref="ArgumentException">No backend has that address.</exception>
     public void DrainBackend(string address) => _membership.Drain(address);
+
+    /// <summary>Puts a backend in maintenance: no new connections and no health probes; open connections carry on.</summary>
+    /// <param name="address">The backend's address, as configured.</param>
+    /// <exception cref="ArgumentException">No backend has that address.</exception>
+    public void DisableBackend(string address) => _membership.Disable(address);
+
+    /// <summary>Puts a disabled or draining backend back in service; a removal under way is called off.</summary>
+    /// <param name="address">The backend's address, as configured.</param>
+    /// <exception cref="ArgumentException">No backend has that address.</exception>
+    public void EnableBackend(string address) => _membership.Enable(address);
 
     /// <summary>Changes a backend's weight; new connections follow it at once.</summary>
     /// <param name="address">The backend's address, as configured.</param>
@@ -311,7 +321,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
                 .Merge()
                 .Subscribe(_feed.OnNext, _log.WorkFaulted));
         _health = new ActiveHealthChecker(
-            _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)),
+            _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)).Where(target => !target.backend.Disabled),
             _scheduler,
             (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!, check, _scheduler, cancellationToken),
             Post);

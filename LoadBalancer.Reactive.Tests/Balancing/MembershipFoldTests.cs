@@ -101,8 +101,77 @@ public class MembershipFoldTests
         var changes = MembershipDiff.Compute(current, [new BackendOptions(A, weight: 2), new BackendOptions(C), new BackendOptions("10.0.0.4:80")]).ToList();
 
         Assert.Equal(
-            [new ReweightBackend(A, 2), new AddBackend(new BackendOptions(C)), new AddBackend(new BackendOptions("10.0.0.4:80")), new RemoveBackend(B)],
+            [new ReweightBackend(A, 2), new EnableBackend(C), new AddBackend(new BackendOptions("10.0.0.4:80")), new RemoveBackend(B)],
             changes);
+    }
+
+    [Fact]
+    public void Diff_FollowsEachBackendsState_AndTakesBackOneBeingRemoved()
+    {
+        var current = Options(A, B, C).Backends.Select(b => BalancerState.FromOptions(b, new HealthCheckOptions())).ToList();
+        current[1] = current[1] with { Disabled = true };
+        current[2] = current[2] with { Draining = true, Removing = true };
+
+        var changes = MembershipDiff.Compute(
+            current,
+            [new BackendOptions(A) { State = BackendState.Draining }, new BackendOptions(B), new BackendOptions(C) { State = BackendState.Disabled }]).ToList();
+
+        Assert.Equal([new DrainBackend(A), new EnableBackend(B), new AddBackend(new BackendOptions(C) { State = BackendState.Disabled })], changes);
+        Assert.Empty(MembershipDiff.Compute([current[1]], [new BackendOptions(B) { State = BackendState.Disabled }]));
+    }
+
+    [Fact]
+    public void DisableBackend_TakesNothingNew_KeepsItsConnectionsAndItsPlace_UntilEnabled()
+    {
+        var steps = Fold(Options(A, B), Arrive(1), Arrive(2), new DisableBackend(A), Arrive(3), Release(1), Arrive(4), new EnableBackend(A), Arrive(5));
+
+        Assert.Equal(MembershipChangeKind.Disabled, Change(steps[2]).Kind);
+        Assert.Equal(B, Assigned(steps[3]));
+        Assert.Empty(steps[4].Changes);
+        Assert.Equal((A, true), (steps[4].Snapshot.Backends[0].Address, steps[4].Snapshot.Backends[0].Disabled));
+        Assert.Equal(B, Assigned(steps[5]));
+        Assert.Equal(MembershipChangeKind.Enabled, Change(steps[6]).Kind);
+        Assert.Equal(A, Assigned(steps[7]));
+    }
+
+    [Fact]
+    public void DrainAndDisable_ReplaceEachOther_EnableEndsEither_AndARemovalIsCalledOff()
+    {
+        var steps = Fold(
+            Options(A, B),
+            Arrive(1),
+            new DisableBackend(A),
+            new DrainBackend(A),
+            new DisableBackend(A),
+            new EnableBackend(A),
+            new EnableBackend(A),
+            new RemoveBackend(A),
+            new DisableBackend(A),
+            new EnableBackend(A));
+
+        Assert.Equal((true, false), (steps[1].Snapshot.Backends[0].Disabled, steps[1].Snapshot.Backends[0].Draining));
+        Assert.Equal((false, true), (steps[2].Snapshot.Backends[0].Disabled, steps[2].Snapshot.Backends[0].Draining));
+        Assert.Equal((true, false), (steps[3].Snapshot.Backends[0].Disabled, steps[3].Snapshot.Backends[0].Draining));
+        Assert.Equal(MembershipChangeKind.Enabled, Change(steps[4]).Kind);
+        Assert.Empty(steps[5].Changes);
+        Assert.Empty(steps[7].Changes);
+        Assert.Equal(MembershipChangeKind.Enabled, Change(steps[8]).Kind);
+        Assert.Equal((false, false, false), (steps[8].Snapshot.Backends[0].Draining, steps[8].Snapshot.Backends[0].Removing, steps[8].Snapshot.Backends[0].Disabled));
+    }
+
+    [Fact]
+    public void BackendsConfiguredDrainingOrDisabled_StartThatWay()
+    {
+        var options = new LoadBalancerOptions
+        {
+            Backends = [new BackendOptions(A) { State = BackendState.Disabled }, new BackendOptions(B) { State = BackendState.Draining }, new BackendOptions(C)],
+        };
+
+        var steps = Fold(options, Arrive(1), Arrive(2));
+
+        Assert.Equal([C, C], steps.Select(Assigned));
+        Assert.Equal([true, false, false], steps[^1].Snapshot.Backends.Select(b => b.Disabled));
+        Assert.Equal([false, true, false], steps[^1].Snapshot.Backends.Select(b => b.Draining));
     }
 
     private static LoadBalancerOptions Options(params string[] backends) => new() { Backends = [.. backends.Select(a => new BackendOptions(a))] };

@@ -1,6 +1,7 @@
 using System.Reactive.Threading.Tasks;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Health;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Microsoft.Reactive.Testing;
@@ -89,6 +90,22 @@ public class ActiveHealthCheckerTests
         _scheduler.AdvanceTo(Seconds(10));
 
         Assert.Equal([2.0], _reported.Values().Select(r => r.Second));
+    }
+
+    [Fact]
+    public void DisabledBackend_IsNotProbed_UntilEnabled()
+    {
+        var backend = State(1).Backends[0];
+        var catalog = new BackendCatalog([BalancerModel.Define(new BackendOptions(backend.Address), s_everyTwoSeconds, "Backend", [])]);
+        using var checker = Start(s_everyTwoSeconds, (_, _, _) => Task.FromResult(true));
+        _scheduler.AdvanceTo(Seconds(3));
+
+        checker.Follow(new Step(State(1), null, [new MembershipChange(0, backend with { Disabled = true }, MembershipChangeKind.Disabled)]), catalog);
+        _scheduler.AdvanceTo(Seconds(9));
+        checker.Follow(new Step(State(1), null, [new MembershipChange(0, backend, MembershipChangeKind.Enabled)]), catalog);
+        _scheduler.AdvanceTo(Seconds(12));
+
+        Assert.Equal([2.0, 11.0], _reported.Values().Select(r => r.Second));
     }
 
     private ActiveHealthChecker Start(HealthCheckOptions options, Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> probe) =>

@@ -118,16 +118,17 @@ public class MembershipCommandsTests
     }
 
     [Fact]
-    public void Update_DrainingMemberInTheSet_ResumesItAndDefinesItAgain()
+    public void Update_MemberBeingRemovedInTheSet_ResumesItAndDefinesItAgain_ADrainedOneIsEnabledAsItIs()
     {
-        _members[0] = _members[0] with { Draining = true };
+        _members[0] = _members[0] with { Draining = true, Removing = true };
+        _members[1] = _members[1] with { Draining = true };
         var memberA = _catalog.Find(A);
         var memberB = _catalog.Find(B);
         var resumed = new BackendOptions(A) { SendProxy = ProxyProtocolVersion.V1 };
 
-        _commands.Update([resumed, new BackendOptions(B)]);
+        _commands.Update([resumed, new BackendOptions(B) { SendProxy = ProxyProtocolVersion.V2 }]);
 
-        Assert.Equal([new AddBackend(resumed)], _posted);
+        Assert.Equal([new AddBackend(resumed), new EnableBackend(B)], _posted);
         Assert.NotSame(memberA, _catalog.Find(A));
         Assert.Equal(ProxyProtocolVersion.V1, _catalog.Find(A)!.SendProxy);
         Assert.Same(memberB, _catalog.Find(B));

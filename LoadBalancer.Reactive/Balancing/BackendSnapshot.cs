@@ -32,6 +32,9 @@ public sealed record BackendSnapshot(string Address, int Weight, int ActiveConne
     /// <summary>Whether the backend is being drained: it takes no new connections while its open ones finish.</summary>
     public bool Draining { get; init; }
 
+    /// <summary>Whether an operator put the backend in maintenance: it takes no new connections and is not probed.</summary>
+    public bool Disabled { get; init; }
+
     /// <summary>Whether the backend leaves the balancer once drained (it was removed while connections were open).</summary>
     public bool Removing { get; init; }
 
@@ -54,11 +57,11 @@ public sealed record BackendSnapshot(string Address, int Weight, int ActiveConne
     /// <summary>Whether the backend is at its <see cref="MaxConnections"/>.</summary>
     public bool Full => MaxConnections > 0 && ActiveConnections >= MaxConnections;
 
-    /// <summary>Whether the backend may be given new connections: weighted, healthy, not ejected, not draining, not full.</summary>
+    /// <summary>Whether the backend may be given new connections: weighted, healthy, not ejected, not draining or disabled, not full.</summary>
     public bool Available => InService && !Full;
 
     /// <summary>Whether the backend serves at all, full or not: a connection may wait for it.</summary>
-    internal bool InService => Weight > 0 && Healthy && !Ejected && !Draining && !Excluded;
+    internal bool InService => Weight > 0 && Healthy && !Ejected && !Draining && !Disabled && !Excluded;
 
     /// <summary>Probes in a row that disagree with <see cref="Healthy"/>, counting towards rise or fall.</summary>
     internal int ProbeStreak { get; init; }

@@ -125,6 +125,17 @@ public sealed record DrainBackend(string Backend) : BalancerInput;
 /// <param name="Weight">The new weight, 0 to 10,000.</param>
 public sealed record ReweightBackend(string Backend, int Weight) : BalancerInput;
 
+/// <summary>
+/// An operator puts a backend in maintenance (HAProxy's <c>disable server</c>): it takes no new connections and is
+/// not probed, its open connections carry on, and it stays a member until enabled or removed.
+/// </summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+public sealed record DisableBackend(string Backend) : BalancerInput;
+
+/// <summary>An operator puts a disabled or draining backend back in service (HAProxy's <c>enable server</c>).</summary>
+/// <param name="Backend">The backend's address, as configured.</param>
+public sealed record EnableBackend(string Backend) : BalancerInput;
+
 /// <summary>The connect of an assigned connection succeeded; bytes are about to be relayed.</summary>
 /// <param name="ConnectionId">The connection.</param>
 /// <param name="ConnectTime">How long the backend took to accept.</param>

@@ -80,6 +80,8 @@ internal static class BalancerReducer
         RemoveBackend remove => Membership.Remove(state, remove),
         DrainBackend drain => Membership.Drain(state, drain),
         ReweightBackend reweight => Membership.Reweight(state, reweight),
+        DisableBackend disable => Membership.Disable(state, disable),
+        EnableBackend enable => Membership.Enable(state, enable),
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         SlowStartTick tick => SlowStart.Tick(state, tick, policy),
         CloseDeadlinePassed deadline => AbortConnectionsTo(state, deadline.Backend),

@@ -76,6 +76,8 @@ internal sealed record BalancerState(
         {
             MaxConnections = options.MaxConnections,
             Pool = string.IsNullOrEmpty(options.Pool) ? null : options.Pool,
+            Draining = options.State == BackendState.Draining,
+            Disabled = options.State == BackendState.Disabled,
             Rise = healthCheck.Rise,
             Fall = healthCheck.Fall,
         };

@@ -26,7 +26,13 @@ internal static class Membership
                 return new Step(state, null);
             }
 
-            var resumed = existing with { Draining = false, Removing = false, Weight = add.Backend.Weight };
+            var resumed = existing with
+            {
+                Draining = add.Backend.State == Configuration.BackendState.Draining,
+                Disabled = add.Backend.State == Configuration.BackendState.Disabled,
+                Removing = false,
+                Weight = add.Backend.Weight,
+            };
             return new Step(state.WithBackend(index, resumed), null, [new MembershipChange(index, resumed, MembershipChangeKind.Joined)]);
         }
 
@@ -60,7 +66,7 @@ internal static class Membership
             return new Step(state, null);
         }
 
-        var backend = state.Backends[index] with { Draining = true };
+        var backend = state.Backends[index] with { Draining = true, Disabled = false };
         var (next, settled) = SettleDrain(state.WithBackend(index, backend), backend.Address);
         return new Step(next, null, [new MembershipChange(index, backend, MembershipChangeKind.DrainStarted), .. settled]);
     }
@@ -75,6 +81,33 @@ internal static class Membership
 
         var backend = state.Backends[index] with { Weight = reweight.Weight };
         return new Step(state.WithBackend(index, backend), null, [new MembershipChange(index, backend, MembershipChangeKind.Reweighted)]);
+    }
+
+    /// <summary>Puts a backend in maintenance; one being removed is left to leave.</summary>
+    public static Step Disable(BalancerState state, DisableBackend disable)
+    {
+        var index = state.IndexOf(disable.Backend);
+        if (index < 0 || state.Backends[index] is { Disabled: true } or { Removing: true })
+        {
+            return new Step(state, null);
+        }
+
+        // Maintenance replaces draining: the backend stays a member however many connections it has.
+        var backend = state.Backends[index] with { Disabled = true, Draining = false };
+        return new Step(state.WithBackend(index, backend), null, [new MembershipChange(index, backend, MembershipChangeKind.Disabled)]);
+    }
+
+    /// <summary>Takes a backend out of maintenance and out of draining (a removal under way is called off too).</summary>
+    public static Step Enable(BalancerState state, EnableBackend enable)
+    {
+        var index = state.IndexOf(enable.Backend);
+        if (index < 0 || state.Backends[index] is { Disabled: false, Draining: false })
+        {
+            return new Step(state, null);
+        }
+
+        var backend = state.Backends[index] with { Disabled = false, Draining = false, Removing = false };
+        return new Step(state.WithBackend(index, backend), null, [new MembershipChange(index, backend, MembershipChangeKind.Enabled)]);
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Balancing;
 
-/// <summary>The changes that turn the current members into a desired set.</summary>
+/// <summary>The changes that turn the current members into a desired set: joins, weights, states and removals.</summary>
 internal static class MembershipDiff
 {
     public static IEnumerable<BalancerInput> Compute(IReadOnlyList<BackendSnapshot> current, IReadOnlyList<BackendOptions> desired)
@@ -12,13 +12,21 @@ internal static class MembershipDiff
         foreach (var backend in desired)
         {
             wanted.Add(backend.Address);
-            if (!members.TryGetValue(backend.Address, out var member) || member.Draining)
+            if (!members.TryGetValue(backend.Address, out var member) || member.Removing)
             {
                 yield return new AddBackend(backend);
+                continue;
             }
-            else if (member.Weight != backend.Weight)
+
+            if (member.Weight != backend.Weight)
             {
                 yield return new ReweightBackend(backend.Address, backend.Weight);
+            }
+
+            var change = StateChange(member, backend);
+            if (change is not null)
+            {
+                yield return change;
             }
         }
 
@@ -27,4 +35,12 @@ internal static class MembershipDiff
             yield return new RemoveBackend(member.Address);
         }
     }
+
+    private static BalancerInput? StateChange(BackendSnapshot member, BackendOptions wanted) => wanted.State switch
+    {
+        BackendState.Active when member.Draining || member.Disabled => new EnableBackend(member.Address),
+        BackendState.Draining when !member.Draining => new DrainBackend(member.Address),
+        BackendState.Disabled when !member.Disabled => new DisableBackend(member.Address),
+        _ => null,
+    };
 }

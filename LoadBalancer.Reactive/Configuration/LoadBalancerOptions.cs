@@ -181,6 +181,13 @@ public sealed record BackendOptions
     /// <summary>The most connections this backend takes at once; 0 (the default) for no limit.</summary>
     public int MaxConnections { get; init; }
 
+    /// <summary>
+    /// Whether the backend serves (<see cref="BackendState.Active"/>, the default), takes no new connections while its
+    /// open ones finish (<see cref="BackendState.Draining"/>), or is in maintenance (<see cref="BackendState.Disabled"/>:
+    /// no new connections and no health probes). Discovery sources and reloads change it live.
+    /// </summary>
+    public BackendState State { get; init; }
+
     /// <summary>Active health checks for this backend; null (the default) uses <see cref="LoadBalancerOptions.HealthCheck"/>.</summary>
     public HealthCheckOptions? HealthCheck { get; init; }
 
@@ -198,4 +205,17 @@ public sealed record BackendOptions
 
     /// <summary>Speak TLS to this backend (after any PROXY header); null (the default) for plain TCP.</summary>
     public BackendTlsOptions? Tls { get; init; }
+}
+
+/// <summary>What an operator wants of a backend: HAProxy's server states ready, drain and maint.</summary>
+public enum BackendState
+{
+    /// <summary>The backend takes new connections (when healthy).</summary>
+    Active,
+
+    /// <summary>The backend takes no new connections; its open ones finish.</summary>
+    Draining,
+
+    /// <summary>The backend is in maintenance: no new connections and no health probes; open ones carry on.</summary>
+    Disabled,
 }

@@ -265,6 +265,11 @@ public static class LoadBalancerOptionsValidator
                 errors.Add($"{field}[{i}] '{backend.Address}' has SendProxy {(int)backend.SendProxy}; it must be None, V1 or V2.");
             }
 
+            if (!Enum.IsDefined(backend.State))
+            {
+                errors.Add($"{field}[{i}] '{backend.Address}' has State {(int)backend.State}; it must be Active, Draining or Disabled.");
+            }
+
             if (backend.HealthCheck is { } healthCheck)
             {
                 ValidateHealthCheck(healthCheck, $"{field}[{i}].HealthCheck", errors);

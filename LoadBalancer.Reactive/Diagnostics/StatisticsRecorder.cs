@@ -81,6 +81,8 @@ internal sealed class StatisticsRecorder
         MembershipChangeKind.Reweighted => $"weight set to {change.Weight}",
         MembershipChangeKind.DrainStarted => "draining",
         MembershipChangeKind.Drained => "drained",
+        MembershipChangeKind.Disabled => "disabled",
+        MembershipChangeKind.Enabled => "enabled",
         _ => "left",
     };
 

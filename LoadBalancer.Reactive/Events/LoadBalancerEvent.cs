@@ -250,4 +250,10 @@ public enum MembershipChangeKind
 
     /// <summary>The backend is no longer a member.</summary>
     Left,
+
+    /// <summary>An operator put the backend in maintenance: no new connections, no probes; open ones carry on.</summary>
+    Disabled,
+
+    /// <summary>An operator put a disabled or draining backend back in service.</summary>
+    Enabled,
 }

@@ -70,11 +70,14 @@ internal sealed class ActiveHealthChecker : IDisposable
                 continue;
             }
 
-            if (membership.Kind == Events.MembershipChangeKind.Joined && backends.Find(membership.Backend.Address) is { } joined)
+            // A backend in maintenance is not probed (HAProxy stops checking servers in maint).
+            var probed = membership.Kind is Events.MembershipChangeKind.Joined or Events.MembershipChangeKind.Enabled
+                && !membership.Backend.Disabled;
+            if (probed && backends.Find(membership.Backend.Address) is { } joined)
             {
                 Add(membership.Backend, joined.HealthCheck);
             }
-            else if (membership.Kind == Events.MembershipChangeKind.Left)
+            else if (membership.Kind is Events.MembershipChangeKind.Left or Events.MembershipChangeKind.Disabled)
             {
                 Remove(membership.Backend.Address);
             }

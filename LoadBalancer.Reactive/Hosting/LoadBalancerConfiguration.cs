@@ -110,6 +110,23 @@ public static class LoadBalancerConfiguration
             return ProxyProtocolVersion.None;
         }
 
+        private BackendState State(IConfiguration section, string key)
+        {
+            var text = section[key];
+            if (text is null)
+            {
+                return BackendState.Active;
+            }
+
+            if (Enum.TryParse<BackendState>(text, ignoreCase: true, out var state) && Enum.IsDefined(state) && !int.TryParse(text, out _))
+            {
+                return state;
+            }
+
+            Errors.Add($"{Path(section, key)} '{text}' is not a backend state; write Active, Draining or Disabled.");
+            return BackendState.Active;
+        }
+
         private ClientOptions Clients(IConfigurationSection section)
         {
             var defaults = new ClientOptions();
@@ -135,6 +152,7 @@ public static class LoadBalancerConfiguration
             MaxConnections = Int(section, "MaxConnections") ?? 0,
             HealthCheck = HealthCheck(section.GetSection("HealthCheck")),
             SendProxy = ProxyVersion(section, "SendProxy"),
+            State = State(section, "State"),
             Pool = section["Pool"],
             Tls = BackendTls(section.GetSection("Tls")),
         };

@@ -45,6 +45,18 @@ internal sealed class MembershipCommands(
         post(new DrainBackend(address));
     }
 
+    public void Disable(string address)
+    {
+        ThrowIfUnknown(address);
+        post(new DisableBackend(address));
+    }
+
+    public void Enable(string address)
+    {
+        ThrowIfUnknown(address);
+        post(new EnableBackend(address));
+    }
+
     public void SetWeight(string address, int weight)
     {
         ThrowIfUnknown(address);
