@@ -100,18 +100,19 @@ internal sealed class DuplexRelay
     }
 
     /// <summary>
-    /// The bytes relayed so far each way, when they have grown since the last call: for the sampler that flushes live
-    /// counts into the fold, which calls it for one relay at a time, never twice at once.
+    /// The bytes relayed so far each way, when they have grown since the last call and the relay is still live: for
+    /// the sampler that flushes live counts into the fold, which calls it for one relay at a time, never twice at once.
+    /// Once the relay has ended its result carries the totals, and its end counts the rest.
     /// </summary>
     /// <param name="fromClient">Bytes relayed from the client since the relay started.</param>
     /// <param name="fromBackend">Bytes relayed from the backend since the relay started.</param>
-    /// <returns>False when nothing moved since the last call.</returns>
+    /// <returns>False when nothing moved since the last call, or the relay has ended.</returns>
     public bool TrySample(out long fromClient, out long fromBackend)
     {
         fromClient = Volatile.Read(ref _bytesFromClient);
         fromBackend = Volatile.Read(ref _bytesFromBackend);
         var total = fromClient + fromBackend;
-        if (total == _sampled)
+        if (total == _sampled || Volatile.Read(ref _idleTimer) == NoMoreIdleChecks)
         {
             return false;
         }
