@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Diagnostics;
 using LoadBalancer.Reactive.Tests.Infrastructure;
@@ -25,10 +26,38 @@ public class DashboardTests
         var text = Draw(Dashboard.Render(now, before, ["12:00:30 127.0.0.1:8082 is DOWN (health checks failed)"]));
 
         Assert.Contains("5.0 conn/s · in 268 B/s · out 1.0 KiB/s · 3 active · 52 accepted · 0 queued · 1 rejected · 2 failed · up 1m 0s", text, StringComparison.Ordinal);
-        Assert.Matches(@"127\.0\.0\.1:8081 +│ UP +│ +2 │ +3 │ +50 │ +1\.5 KiB │ +4\.0 KiB │ +0 │ +0 │", text);
-        Assert.Matches(@"127\.0\.0\.1:8082 +│ DOWN +│ +1 │ +0 │ +12 │ +0 B │ +0 B │ +4 │ +0 │ 30s ago: down: health checks failed", text);
-        Assert.Matches(@"total +│ +│ +│ +3 │ +62 │ +1\.5 KiB │ +4\.0 KiB │", text);
+        Assert.Matches(@"127\.0\.0\.1:8081 +│ UP +│ +2 │ +3 │ +50 │ +1\.5 KiB │ +4\.0 KiB │ +268 B/s │ +1\.0 KiB/s │ +0 │ +0 │", text);
+        Assert.Matches(@"127\.0\.0\.1:8082 +│ DOWN +│ +1 │ +0 │ +12 │ +0 B │ +0 B │ +0 B/s │ +0 B/s │ +4 │ +0 │ 30s ago: down: health checks failed", text);
+        Assert.Matches(@"total +│ +│ +│ +3 │ +62 │ +1\.5 KiB │ +4\.0 KiB │ +268 B/s │ +1\.0 KiB/s │", text);
         Assert.Contains("12:00:30 127.0.0.1:8082 is DOWN (health checks failed)", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_BackendThatJoinedSinceTheEarlierFrame_RatesFromZero()
+    {
+        var joined = new BackendSnapshot("127.0.0.1:8083", 1, 1, 1);
+        var before = new BalancerStatistics(s_start, s_start, 0, 0, 0, 0, []);
+        var now = new BalancerStatistics(s_start.AddSeconds(2), s_start, 1, 0, 0, 0, [new(joined, 2048, 4096, 0, null, null)]);
+
+        var text = Draw(Dashboard.Render(now, before, []));
+
+        Assert.Matches(@"127\.0\.0\.1:8083 +│ UP +│ +1 │ +1 │ +1 │ +2\.0 KiB │ +4\.0 KiB │ +1\.0 KiB/s │ +2\.0 KiB/s │", text);
+    }
+
+    [Fact]
+    public void Since_KeepsTheNewestFrameAtOrBeforeTheWindowsStart_AndEveryLaterOne()
+    {
+        var frames = ImmutableQueue.CreateRange(new[] { 0.0, 0.25, 1, 2.5, 3, 3.25 }.Select(Frame));
+
+        Assert.Equal([1.0, 2.5, 3, 3.25], Seconds(Dashboard.Since(frames, At(1.5))));
+        Assert.Equal([2.5, 3, 3.25], Seconds(Dashboard.Since(frames, At(2.5))));
+        Assert.Equal([0.0, 0.25, 1, 2.5, 3, 3.25], Seconds(Dashboard.Since(frames, At(-1))));
+        Assert.Equal([3.25], Seconds(Dashboard.Since(frames, At(10))));
+        Assert.Empty(Dashboard.Since([], At(10)));
+
+        static BalancerStatistics Frame(double second) => new(s_start.AddSeconds(second), s_start, 0, 0, 0, 0, []);
+        static double[] Seconds(ImmutableQueue<BalancerStatistics> kept) => [.. kept.Select(frame => (frame.Time - s_start).TotalSeconds)];
+        static DateTimeOffset At(double second) => s_start.AddSeconds(second);
     }
 
     [Fact]
