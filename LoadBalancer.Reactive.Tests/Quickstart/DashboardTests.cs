@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net.Sockets;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Diagnostics;
 using LoadBalancer.Reactive.Tests.Infrastructure;
@@ -85,6 +86,52 @@ public class DashboardTests
         Assert.DoesNotContain("#1 accepted", text, StringComparison.Ordinal);
         Assert.Contains("stopped:", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RunAsync_DashboardFlag_ShowsTheThroughputOfALongConnectionWhileItIsOpen()
+    {
+        await using var echo = LoopbackServer.Echo();
+        using var stop = new CancellationTokenSource();
+        var output = new StringWriter();
+        var started = new TaskCompletionSource<TcpLoadBalancer>();
+        var running = QuickstartApp.RunAsync(
+            ["--listen", "127.0.0.1:0", "--backend", echo.Address, "--no-health-checks", "--dashboard"], TextWriter.Synchronized(output), TextWriter.Null, stop.Token,
+            started: started.SetResult);
+        var balancer = await started.Task.WaitAsync(Loopback.Timeout);
+
+        // One connection, kept open and fed 64 KiB at a time, until a frame shows its bytes per second.
+        using (var client = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]))
+        {
+            var burst = Loopback.RandomBytes(64 * 1024, seed: 7);
+            var deadline = DateTime.UtcNow + Loopback.Timeout;
+            while (!LiveRow().IsMatch(output.ToString()))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    Assert.Fail("No dashboard frame showed the open connection's throughput:\n" + output);
+                }
+
+                await Loopback.SendAllAsync(client, burst);
+                var echoed = new byte[burst.Length];
+                for (var read = 0; read < echoed.Length;)
+                {
+                    read += await client.ReceiveAsync(echoed.AsMemory(read), SocketFlags.None).AsTask().WaitAsync(Loopback.Timeout);
+                }
+
+                Assert.Equal(burst, echoed);
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(1, balancer.Snapshot.ActiveConnections);
+            Assert.All(balancer.Statistics.Backends, row => Assert.Equal(0, row.Completed));
+        }
+
+        await stop.CancelAsync();
+        Assert.Equal(QuickstartApp.ExitOk, await running.WaitAsync(Loopback.Timeout));
+    }
+
+    // The rate line with a nonzero rate each way (in KiB/s or MiB/s); the rows' columns are cut short on the test's console.
+    private static System.Text.RegularExpressions.Regex LiveRow() => new(@"in [1-9][\d.]* [KM]iB/s · out [1-9][\d.]* [KM]iB/s");
 
     private static string Draw(Spectre.Console.Rendering.IRenderable frame)
     {
