@@ -54,7 +54,7 @@ internal sealed class BalancerMetrics : IDisposable
         _completed = _meter.CreateCounter<long>("loadbalancer.connections.completed", "{connection}", "Relayed connections that ended, by backend and how.");
         _failed = _meter.CreateCounter<long>("loadbalancer.connections.failed", "{connection}", "Connections no backend could be reached for, by the last backend tried.");
         _rejected = _meter.CreateCounter<long>("loadbalancer.connections.rejected", "{connection}", "Connections refused, by reason.");
-        _bytes = _meter.CreateCounter<long>("loadbalancer.io", "By", "Bytes relayed, by backend and direction; counted while they flow (about once a second), not only when connections end.");
+        _bytes = _meter.CreateCounter<long>("loadbalancer.io", "By", "Bytes relayed, by backend and direction, counted while they flow.");
         _connectTime = _meter.CreateHistogram(
             "loadbalancer.connect.duration", "s", "Time for a backend to accept a connection.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = s_connectBuckets });
