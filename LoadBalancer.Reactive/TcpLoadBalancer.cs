@@ -305,8 +305,9 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <returns>Dispose to stop following.</returns>
     public IDisposable FollowBackends(IObservable<IReadOnlyList<BackendOptions>> backendSets) => _membership.Follow(backendSets);
 
-    // Accepted clients become arrivals (after their preface); with the operator's calls and the probes' results they
-    // are posted into one feed and folded one at a time, and every step is projected into the public events.
+    // Accepted clients become arrivals (after their preface); with the operator's calls, the probes' results and the
+    // relays' byte counts (sampled each second) they are posted into one feed and folded one at a time, and every
+    // step is projected into the public events.
     private void Wire()
     {
         _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
@@ -319,7 +320,8 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
             _listeners
                 .Select((listener, i) => _arrivals.From(listener, _model.Options.Listen[i], _listenEndPoints[i], Post))
                 .Merge()
-                .Subscribe(_feed.OnNext, _log.WorkFaulted));
+                .Subscribe(_feed.OnNext, _log.WorkFaulted),
+            new RelaySampler(_connections, _scheduler).Flushes().Subscribe(_feed.OnNext, _log.WorkFaulted));
         _health = new ActiveHealthChecker(
             _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)).Where(target => !target.backend.Disabled),
             _scheduler,
