@@ -60,6 +60,19 @@ public sealed class SystemdNotifierTests : IDisposable
         Assert.StartsWith("warning: cannot notify systemd at NOTIFY_SOCKET=", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void UnitFile_IsTypeNotify_ReloadsOnHup_AndIsHardened()
+    {
+        var unit = File.ReadAllLines(Path.Combine(ReadmeTests.RepositoryRoot(), "examples", "Quickstart", "loadbalancer.service"));
+
+        Assert.Contains("Type=notify", unit);
+        Assert.Contains("ExecReload=/bin/kill -HUP $MAINPID", unit);
+        Assert.Contains(unit, line => line.StartsWith("ExecStartPre=", StringComparison.Ordinal) && line.Contains(" --check ", StringComparison.Ordinal));
+        Assert.Contains("DynamicUser=yes", unit);
+        Assert.Contains("NoNewPrivileges=yes", unit);
+        Assert.Contains("ProtectSystem=strict", unit);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static async Task<string> ReceiveAsync(Socket socket)
