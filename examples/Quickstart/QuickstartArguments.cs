@@ -39,6 +39,9 @@ internal static class QuickstartArguments
 {
     public const string DefaultListen = "127.0.0.1:8000";
 
+    /// <summary>The start of the keys of backends added by --sni (<c>Backends:sni-0-1</c>).</summary>
+    public const string SniBackendPrefix = "sni-";
+
     // A flag whose value is one configuration key.
     private sealed record Setting(Option<string> Option, string Key);
 
@@ -200,9 +203,6 @@ internal static class QuickstartArguments
     /// <summary>Prints the help or the version the arguments ask for.</summary>
     public static int Invoke(IReadOnlyList<string> args, TextWriter output, TextWriter error) =>
         s_command.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-
-    /// <summary>The start of the keys of backends added by --sni (<c>Backends:sni-0-1</c>).</summary>
-    public const string SniBackendPrefix = "sni-";
 
     private static RootCommand Command()
     {
