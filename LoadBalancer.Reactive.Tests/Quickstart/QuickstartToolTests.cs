@@ -18,7 +18,7 @@ public sealed partial class QuickstartToolTests : IDisposable
     private readonly string _work = Directory.CreateTempSubdirectory("lb-tool-").FullName;
 
     [Fact]
-    public async Task Tool_InstalledFromALocalFolder_ChecksAConfiguration_AndBalances()
+    public async Task Tool_InstalledFromALocalFolder_ChecksAConfiguration_Balances_AndReloadsOnSighup()
     {
         // A version of its own, so the NuGet cache can never hand back an older build.
         var version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
@@ -32,6 +32,7 @@ public sealed partial class QuickstartToolTests : IDisposable
         Assert.Contains(version, (await RunAsync(lbr, ["--version"], _work)).Output, StringComparison.Ordinal);
 
         await using var backend = LoopbackServer.Named();
+        await using var replacement = LoopbackServer.Named();
         var config = Path.Combine(_work, "balancer.json");
         await File.WriteAllTextAsync(config, $$"""
             { "Listen": ["127.0.0.1:0"], "Backends": [ { "Address": "{{backend.Address}}" } ], "HealthCheck": { "Enabled": false }, "DrainTimeout": "1s" }
@@ -45,8 +46,16 @@ public sealed partial class QuickstartToolTests : IDisposable
         try
         {
             var endPoint = await ListeningEndPointAsync(process);
-
             Assert.Equal(backend.Address, await Loopback.AskAsync(endPoint));
+
+            await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace(backend.Address, replacement.Address, StringComparison.Ordinal));
+            using (var hup = Process.Start("kill", ["-HUP", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await hup.WaitForExitAsync().WaitAsync(Loopback.Timeout);
+            }
+
+            await LineAsync(process, "reload: applied balancer.json: 1 backend(s)");
+            Assert.Equal(replacement.Address, await Loopback.AskAsync(endPoint));
         }
         finally
         {
@@ -78,6 +87,19 @@ public sealed partial class QuickstartToolTests : IDisposable
         }
 
         throw new InvalidOperationException($"lbr ended without listening: {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    private static async Task LineAsync(Process process, string expected)
+    {
+        while (await process.StandardOutput.ReadLineAsync().WaitAsync(Loopback.Timeout) is { } line)
+        {
+            if (line == expected)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"lbr ended before printing '{expected}': {await process.StandardError.ReadToEndAsync()}");
     }
 
     private static ProcessStartInfo Start(string file, string[] arguments, string directory)
