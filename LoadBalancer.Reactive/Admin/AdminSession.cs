@@ -52,8 +52,9 @@ internal sealed partial class AdminSession(RuntimeApi api, byte[]? tokenHash, Ru
                     continue;
                 }
 
-                await WriteAsync(stream, reply, format, session.Token).ConfigureAwait(false);
+                // 'format X' is answered in X already.
                 _format = reply.SessionFormat ?? _format;
+                await WriteAsync(stream, reply, reply.SessionFormat ?? format, session.Token).ConfigureAwait(false);
                 if (reply.EndsSession)
                 {
                     return;

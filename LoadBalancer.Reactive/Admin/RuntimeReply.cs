@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace LoadBalancer.Reactive.Admin;
@@ -15,6 +17,9 @@ public enum RuntimeFormat
 /// <summary>A runtime API command's answer: text for people and, for scripts, the same as JSON.</summary>
 public sealed class RuntimeReply
 {
+    // Replies go to terminals and scripts, never into HTML: quotes and non-ASCII stay as they are.
+    private static readonly JsonSerializerOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private RuntimeReply(bool succeeded, string text, JsonNode? data)
     {
         Succeeded = succeeded;
@@ -63,5 +68,5 @@ public sealed class RuntimeReply
     /// <summary>The reply as the session writes it: its text, or its JSON on one line.</summary>
     /// <param name="format">Text or JSON.</param>
     public string Render(RuntimeFormat format) =>
-        format == RuntimeFormat.Json && Data is not null ? Data.ToJsonString() : Text;
+        format == RuntimeFormat.Json && Data is not null ? Data.ToJsonString(s_json) : Text;
 }
