@@ -129,7 +129,9 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         var reply = await _api.ExecuteAsync($"{command} {_a.Address}");
 
         Assert.Equal($"ok: {_a.Address} {state}", reply.Text);
-        Assert.Equal($$"""{"ok":true,"command":"{{command}}","backend":"{{_a.Address}}"}""", reply.Render(RuntimeFormat.Json));
+        Assert.Equal(
+            $$"""{"ok":true,"message":"ok: {{_a.Address}} {{state}}","command":"{{command}}","backend":"{{_a.Address}}"}""",
+            reply.Render(RuntimeFormat.Json));
         await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Kind == kind && e.Backend == _a.Address);
         Assert.Equal(state, StateOf(await _api.ExecuteAsync("show backends"), _a.Address));
 

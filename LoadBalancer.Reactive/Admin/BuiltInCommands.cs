@@ -150,7 +150,7 @@ internal static class BuiltInCommands
 
     private static RuntimeReply Done(string command, string backend, string text, params (string Key, JsonNode? Value)[] details)
     {
-        var data = new JsonObject { ["ok"] = true, ["command"] = command, ["backend"] = backend };
+        var data = new JsonObject { ["ok"] = true, ["message"] = "ok: " + text, ["command"] = command, ["backend"] = backend };
         foreach (var (key, value) in details)
         {
             data[key] = value;
