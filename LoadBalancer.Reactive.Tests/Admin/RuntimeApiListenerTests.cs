@@ -143,8 +143,9 @@ public sealed class RuntimeApiListenerTests : IAsyncLifetime
     [InlineData("10.1.2.3:9999", "The runtime API endpoint '10.1.2.3:9999' is not a loopback address")]
     [InlineData("[::]:9999", "The runtime API endpoint '[::]:9999' is not a loopback address")]
     [InlineData("admin.example:9999", "The runtime API endpoint 'admin.example:9999' is not an IP address and port")]
-    [InlineData("127.0.0.1", "The runtime API endpoint '127.0.0.1' '127.0.0.1' is not HOST:PORT")]
-    [InlineData("127.0.0.1:99999", "The runtime API endpoint '127.0.0.1:99999' '127.0.0.1:99999' has port 99999")]
+    [InlineData("127.0.0.1", "The runtime API endpoint '127.0.0.1' is not HOST:PORT; expected a Unix socket path (with a '/'")]
+    [InlineData("admin.sock", "The runtime API endpoint 'admin.sock' is not HOST:PORT; expected a Unix socket path (with a '/'")]
+    [InlineData("127.0.0.1:99999", "The runtime API endpoint '127.0.0.1:99999' has port 99999, outside 0-65535")]
     [InlineData("", "The runtime API endpoint is empty")]
     public async Task Endpoint_NonLoopbackWithoutToken_OrMalformed_IsRefusedNamingIt(string endpoint, string expected)
     {

@@ -67,6 +67,7 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         Assert.Contains("backends: 2", lines);
         Assert.Contains(lines, line => line.StartsWith("version: ", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.StartsWith("uptime: ", StringComparison.Ordinal) && line.EndsWith('s'));
+        Assert.Contains(lines, line => line.StartsWith("started: ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -75,8 +76,8 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         var info = (await _api.ExecuteAsync("SHOW INFO")).Data!.AsObject();
 
         Assert.Equal(
-            ["name", "version", "state", "listen", "strategy", "panicMode", "accepted", "rejected", "failed", "active", "queued", "queuedTotal",
-             "backends", "backendsUp", "uptimeSeconds", "started"],
+            ["name", "version", "state", "uptimeSeconds", "started", "listen", "strategy", "panicMode", "accepted", "rejected", "failed", "active",
+             "queued", "queuedTotal", "backends", "backendsUp"],
             info.Select(field => field.Key));
         Assert.Equal("edge", (string?)info["name"]);
         Assert.Equal("running", (string?)info["state"]);

@@ -28,7 +28,8 @@ internal static class AdminEndPoint
         if (!EndPointParser.TryParse(written, allowPortZero: true, out var endPoint, out var error) || endPoint is not IPEndPoint ip)
         {
             throw new ArgumentException(
-                $"The runtime API endpoint '{text}' {error ?? "is not an IP address and port"}; expected a Unix socket path or a loopback HOST:PORT.",
+                $"The runtime API endpoint {error ?? $"'{text}' is not an IP address and port"}; expected a Unix socket path (with a '/', " +
+                "such as ./admin.sock) or a loopback HOST:PORT.",
                 nameof(text));
         }
 

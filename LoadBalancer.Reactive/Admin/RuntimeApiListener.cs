@@ -223,8 +223,16 @@ public sealed partial class RuntimeApiListener : IAsyncDisposable
             var session = new AdminSession(_api, _tokenHash, _limits, _logger, name);
             var task = Task.Run(async () =>
             {
-                await using var stream = new NetworkStream(client, ownsSocket: true);
-                await session.RunAsync(stream, _stop.Token).ConfigureAwait(false);
+                try
+                {
+                    await using var stream = new NetworkStream(client, ownsSocket: true);
+                    await session.RunAsync(stream, _stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // A session that fails for a reason of its own ends alone: neither the listener nor the balancer notices.
+                    Log.SessionFaulted(_logger, name, exception);
+                }
             });
             _sessions.Add(task);
             _ = task.ContinueWith(
@@ -267,6 +275,9 @@ public sealed partial class RuntimeApiListener : IAsyncDisposable
 
         [LoggerMessage(64, LogLevel.Warning, "Runtime API: a client was refused, {MaxClients} are connected already")]
         public static partial void TooManyClients(ILogger logger, int maxClients);
+
+        [LoggerMessage(66, LogLevel.Error, "Runtime API: the session of {Client} failed")]
+        public static partial void SessionFaulted(ILogger logger, string client, Exception exception);
 
         [LoggerMessage(65, LogLevel.Debug, "Runtime API: accepting a client failed ({Error})")]
         public static partial void AcceptFailed(ILogger logger, SocketError error);

@@ -28,39 +28,41 @@ internal static class RuntimeViews
     public static RuntimeReply Info(TcpLoadBalancer balancer)
     {
         var statistics = balancer.Statistics;
-        var options = balancer.Options;
         var uptime = statistics.Started is { } started ? statistics.Time - started : (TimeSpan?)null;
-        var fields = new (string Key, string Text, JsonNode? Json)[]
+        var state = StateOf(balancer.Lifecycle);
+        var strategy = StrategyOf(balancer);
+        var up = statistics.Backends.Count(row => StateOf(row.Backend) == "up");
+
+        // Each field as a text line ("key: value") and a JSON property (camelCase, numbers as numbers).
+        var fields = new (string Key, string JsonKey, string Text, JsonNode? Json)[]
         {
-            ("name", options.Name, options.Name),
-            ("version", s_version, s_version),
-            ("state", StateOf(balancer.Lifecycle), StateOf(balancer.Lifecycle)),
-            ("uptime", uptime is { } up ? Ago(up) : "-", uptime?.TotalSeconds),
-            ("listen", balancer.ListenEndPoints.Count == 0 ? "-" : string.Join(", ", balancer.ListenEndPoints),
+            ("name", "name", balancer.Options.Name, balancer.Options.Name),
+            ("version", "version", s_version, s_version),
+            ("state", "state", state, state),
+            ("uptime", "uptimeSeconds", uptime is { } span ? Ago(span) : "-", uptime?.TotalSeconds),
+            ("started", "started", statistics.Started?.ToString("O", CultureInfo.InvariantCulture) ?? "-",
+                statistics.Started?.ToString("O", CultureInfo.InvariantCulture)),
+            ("listen", "listen", balancer.ListenEndPoints.Count == 0 ? "-" : string.Join(", ", balancer.ListenEndPoints),
                 new JsonArray([.. balancer.ListenEndPoints.Select(endPoint => (JsonNode)endPoint.ToString())])),
-            ("strategy", StrategyOf(balancer), StrategyOf(balancer)),
-            ("panic-mode", balancer.PanicMode ? "on" : "off", balancer.PanicMode),
-            ("accepted", Number(statistics.Accepted), statistics.Accepted),
-            ("rejected", Number(statistics.Rejected), statistics.Rejected),
-            ("failed", Number(statistics.Failed), statistics.Failed),
-            ("active", Number(statistics.ActiveConnections), statistics.ActiveConnections),
-            ("queued", Number(balancer.QueueLength), balancer.QueueLength),
-            ("queued-total", Number(statistics.Queued), statistics.Queued),
-            ("backends", Number(statistics.Backends.Count), statistics.Backends.Count),
-            ("backends-up", Number(statistics.Backends.Count(row => StateOf(row.Backend) == "up")), statistics.Backends.Count(row => StateOf(row.Backend) == "up")),
+            ("strategy", "strategy", strategy, strategy),
+            ("panic-mode", "panicMode", balancer.PanicMode ? "on" : "off", balancer.PanicMode),
+            ("accepted", "accepted", Number(statistics.Accepted), statistics.Accepted),
+            ("rejected", "rejected", Number(statistics.Rejected), statistics.Rejected),
+            ("failed", "failed", Number(statistics.Failed), statistics.Failed),
+            ("active", "active", Number(statistics.ActiveConnections), statistics.ActiveConnections),
+            ("queued", "queued", Number(balancer.QueueLength), balancer.QueueLength),
+            ("queued-total", "queuedTotal", Number(statistics.Queued), statistics.Queued),
+            ("backends", "backends", Number(statistics.Backends.Count), statistics.Backends.Count),
+            ("backends-up", "backendsUp", Number(up), up),
         };
 
-        var text = string.Join('\n', fields.Select(field => $"{field.Key}: {field.Text}"));
         var json = new JsonObject();
-        foreach (var (key, _, value) in fields)
+        foreach (var field in fields)
         {
-            json[Camel(key)] = value;
+            json[field.JsonKey] = field.Json;
         }
 
-        json["uptimeSeconds"] = json["uptime"]?.DeepClone();
-        json.Remove("uptime");
-        json["started"] = statistics.Started?.ToString("O", CultureInfo.InvariantCulture);
-        return RuntimeReply.Ok(text, json);
+        return RuntimeReply.Ok(string.Join('\n', fields.Select(field => $"{field.Key}: {field.Text}")), json);
     }
 
     public static RuntimeReply Backends(BalancerStatistics statistics)
@@ -136,12 +138,6 @@ internal static class RuntimeViews
         balancer.Options.CustomStrategy is { } custom ? custom.GetType().Name : balancer.Options.Strategy;
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string Camel(string key)
-    {
-        var parts = key.Split('-');
-        return parts[0] + string.Concat(parts.Skip(1).Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
-    }
 
     /// <summary>A span as people read it: <c>42s</c>, <c>3m 5s</c>, <c>2h 10m</c>, <c>3d 4h</c>.</summary>
     private static string Ago(TimeSpan span)
