@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Nodes;
 using LoadBalancer.Reactive.Admin;
 using LoadBalancer.Reactive.Configuration;
@@ -193,6 +194,24 @@ public sealed class RuntimeApiListenerTests : IAsyncLifetime
 
         Assert.Contains(await Loopback.AskAsync(_balancer.ListenEndPoints[0]), new[] { _a.Address, _b.Address });
         Assert.Contains("state: running", await other.AskAsync("show info"));
+    }
+
+    [Fact]
+    public async Task ClientThatNeverReadsItsReplies_HoldsUpOnlyItsOwnSession()
+    {
+        await using var listener = await RuntimeApiListener.StartAsync(_api, "127.0.0.1:0");
+        using var stuck = await AdminClient.ConnectAsync(listener.LocalEndPoint);
+        using var other = await AdminClient.ConnectAsync(listener.LocalEndPoint);
+
+        // Thousands of replies nobody reads fill the socket's buffers, and the session's writes wait; sending goes on
+        // until the server stops reading, so it is not awaited.
+        var flood = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("help\n", 20_000)));
+        _ = stuck.SendAsync(flood).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        using var events = new EventRecorder(_balancer.Events);
+        Assert.Equal([$"ok: {_a.Address} draining"], await other.AskAsync($"drain {_a.Address}"));
+        await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Kind == MembershipChangeKind.DrainStarted);
+        Assert.Equal(_b.Address, await Loopback.AskAsync(_balancer.ListenEndPoints[0]));
     }
 
     [Fact]
