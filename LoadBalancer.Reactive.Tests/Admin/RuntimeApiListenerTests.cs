@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reactive.Concurrency;
 using System.Text;
 using System.Text.Json.Nodes;
 using LoadBalancer.Reactive.Admin;
@@ -236,15 +237,22 @@ public sealed class RuntimeApiListenerTests : IAsyncLifetime
     [Fact]
     public async Task Session_SilentPastTheIdleTimeout_IsClosed_InVirtualTime()
     {
-        var scheduler = new TestScheduler();
+        var scheduler = new CountingScheduler(new TestScheduler());
         var limits = RuntimeApiListenerLimits.Default with { IdleTimeout = TimeSpan.FromMinutes(5), Scheduler = scheduler };
         await using var listener = await RuntimeApiListener.StartAsync(_api, "127.0.0.1:0", null, NullLogger.Instance, limits, CancellationToken.None);
         using var client = await AdminClient.ConnectAsync(listener.LocalEndPoint);
-        Assert.Contains("state: running", await client.AskAsync("show info"));
 
-        scheduler.AdvanceBy(TimeSpan.FromMinutes(4).Ticks);
+        // The session arms its deadline before each line it waits for: once before the first, once after each reply.
         Assert.Contains("state: running", await client.AskAsync("show info"));
-        scheduler.AdvanceBy(TimeSpan.FromMinutes(5).Ticks);
+        await Loopback.WaitUntilAsync(() => scheduler.Scheduled == 2, "the session waits for its second line");
+        scheduler.AdvanceBy(TimeSpan.FromMinutes(4));
+        Assert.Contains("state: running", await client.AskAsync("show info"));
+        await Loopback.WaitUntilAsync(() => scheduler.Scheduled == 3, "the session waits for its third line");
+        scheduler.AdvanceBy(TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(1));
+        Assert.Contains("state: running", await client.AskAsync("show info"));
+        await Loopback.WaitUntilAsync(() => scheduler.Scheduled == 4, "the session waits for its fourth line");
+
+        scheduler.AdvanceBy(TimeSpan.FromMinutes(5));
 
         Assert.True(await client.ClosedAsync());
     }
@@ -294,6 +302,64 @@ public sealed class RuntimeApiListenerTests : IAsyncLifetime
         }
         catch (SocketException)
         {
+        }
+    }
+
+    /// <summary>
+    /// A <see cref="TestScheduler"/> that sessions may schedule on from their own threads while the test advances it
+    /// (one lock around both), counting what was scheduled so the test knows when a session has armed its deadline.
+    /// </summary>
+    private sealed class CountingScheduler(TestScheduler inner) : IScheduler
+    {
+        private readonly Lock _gate = new();
+        private int _scheduled;
+
+        public int Scheduled => Volatile.Read(ref _scheduled);
+
+        public DateTimeOffset Now
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return inner.Now;
+                }
+            }
+        }
+
+        public void AdvanceBy(TimeSpan time)
+        {
+            lock (_gate)
+            {
+                inner.AdvanceBy(time.Ticks);
+            }
+        }
+
+        public IDisposable Schedule<TState>(TState state, Func<IScheduler, TState, IDisposable> action) =>
+            Locked(() => inner.Schedule(state, action));
+
+        public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action) =>
+            Locked(() => inner.Schedule(state, dueTime, action));
+
+        public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action) =>
+            Locked(() => inner.Schedule(state, dueTime, action));
+
+        private IDisposable Locked(Func<IDisposable> schedule)
+        {
+            IDisposable scheduled;
+            lock (_gate)
+            {
+                scheduled = schedule();
+                Interlocked.Increment(ref _scheduled);
+            }
+
+            return System.Reactive.Disposables.Disposable.Create(() =>
+            {
+                lock (_gate)
+                {
+                    scheduled.Dispose();
+                }
+            });
         }
     }
 }
