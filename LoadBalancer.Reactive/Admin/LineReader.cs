@@ -25,9 +25,14 @@ internal sealed class LineReader(Stream stream, int maxLength)
                     length--;
                 }
 
-                var line = length > maxLength ? null : Encoding.UTF8.GetString(_buffer, _start, length);
+                if (length > maxLength)
+                {
+                    throw new InvalidDataException($"line longer than {maxLength} bytes");
+                }
+
+                var line = Encoding.UTF8.GetString(_buffer, _start, length);
                 _start = newline + 1;
-                return line ?? throw new InvalidDataException($"line longer than {maxLength} bytes");
+                return line;
             }
 
             if (_start > 0)
