@@ -151,6 +151,12 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <summary>Whether, with no backend available, connections go to every weighted backend rather than being rejected.</summary>
     internal bool PanicMode => _model.Options.PanicMode;
 
+    /// <summary>The options the balancer runs with, for the runtime API's <c>show info</c>.</summary>
+    internal LoadBalancerOptions Options => _model.Options;
+
+    /// <summary>Connections waiting in the queue for a free slot right now.</summary>
+    internal int QueueLength => _state.Queue.Count;
+
     /// <summary>Binds every listen endpoint and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels starting.</param>
     /// <exception cref="IOException">A listen endpoint cannot be bound (for example, it is in use); the message names it.</exception>
