@@ -119,6 +119,14 @@ public sealed record BackendEjected(string Backend, TimeSpan Duration, int Eject
 public sealed record BackendMembershipChanged(string Backend, MembershipChangeKind Kind, int Weight, int ActiveConnections)
     : LoadBalancerEvent;
 
+/// <summary>
+/// The balancer was reconfigured (<see cref="TcpLoadBalancer.Reconfigure"/>, or a hosted balancer's configuration
+/// reloaded): what changed live, and what changed but keeps its old value until the balancer is restarted.
+/// </summary>
+/// <param name="Applied">The settings applied live, as configuration key paths (<c>Backends</c>, <c>Clients.Allow</c>, <c>HealthCheck.Interval</c>).</param>
+/// <param name="RestartNeeded">The settings that differ from the running ones but take effect only on a restart (<c>Listen</c>, <c>Strategy</c>).</param>
+public sealed record ConfigurationChanged(IReadOnlyList<string> Applied, IReadOnlyList<string> RestartNeeded) : LoadBalancerEvent;
+
 /// <summary>A set of backends from <see cref="TcpLoadBalancer.FollowBackends"/> was invalid and skipped; the members stay as they were.</summary>
 /// <param name="Errors">Every problem with the set.</param>
 public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBalancerEvent;
