@@ -319,13 +319,14 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <remarks>
     /// Need a restart, and keep their value until then: <c>Name</c>, <c>Listen</c>, <c>Strategy</c>,
     /// <c>CustomStrategy</c>, <c>RandomSeed</c>, <c>DnsRefreshInterval</c>, <c>FirstByteTimeout</c>, <c>AcceptProxy</c>,
-    /// <c>Sni.HelloTimeout</c>, <c>EventBufferCapacity</c>, TLS or SNI routing turned on or off, and <c>Backends</c>
+    /// <c>Sni:HelloTimeout</c>, <c>EventBufferCapacity</c>, TLS or SNI routing turned on or off, and <c>Backends</c>
     /// while DNS discovery follows their names. A certificate file renewed in place is loaded again by every call.
     /// </remarks>
     /// <param name="options">The whole new configuration, as for a new balancer.</param>
     /// <returns>
-    /// The key paths (<c>Listen</c>, <c>Strategy</c>, <c>Tls</c>...) of settings that differ from those the balancer
-    /// started with but need a restart; empty when everything that changed was applied.
+    /// The configuration key paths, relative to the balancer's section (<c>Listen</c>, <c>Strategy</c>,
+    /// <c>AcceptProxy:From</c>...), of settings that differ from those the balancer started with but need a restart;
+    /// empty when everything that changed was applied.
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">The options are invalid, or a certificate cannot be loaded; every problem is listed.</exception>

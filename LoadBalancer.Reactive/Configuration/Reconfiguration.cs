@@ -113,14 +113,14 @@ internal sealed class Reconfiguration
             return applied;
         }
 
-        var tlsChanged = applied.Any(key => key.StartsWith("Tls.", StringComparison.Ordinal));
+        var tlsChanged = applied.Any(key => key.StartsWith("Tls:", StringComparison.Ordinal));
         var renewed = running.Thumbprint != loaded.Thumbprint;
         if (tlsChanged || renewed)
         {
             running.Replace(loaded);
         }
 
-        return renewed && !tlsChanged ? [.. applied, "Tls.CertificatePath"] : applied;
+        return renewed && !tlsChanged ? [.. applied, "Tls:CertificatePath"] : applied;
     }
 
     private ConnectionWork Work(LoadBalancerOptions options) =>
