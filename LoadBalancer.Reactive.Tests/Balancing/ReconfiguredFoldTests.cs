@@ -118,13 +118,14 @@ public class ReconfiguredFoldTests
     public void Projection_ReconfiguredStep_PublishesConfigurationChanged_AtItsTime()
     {
         var options = Options(A);
-        var steps = Run(options, OnNext(Seconds(2), Reconfigure(options with { PanicMode = true }, applied: ["PanicMode"], restart: ["Listen"])));
+        var at = new DateTimeOffset(Seconds(2), TimeSpan.Zero);
+        var steps = Run(options, OnNext(Seconds(2), Reconfigure(options with { PanicMode = true }, applied: ["PanicMode"], restart: ["Listen"]) with { Time = at }));
 
         var published = Assert.IsType<ConfigurationChanged>(Assert.Single(EventProjection.Project(StepAt(steps, 2))));
 
         Assert.Equal(["PanicMode"], published.Applied);
         Assert.Equal(["Listen"], published.RestartNeeded);
-        Assert.Equal(Seconds(2), published.Timestamp.Ticks);
+        Assert.Equal(at, published.Timestamp);
     }
 
     private static Reconfigured Reconfigure(LoadBalancerOptions options, string[]? applied = null, string[]? restart = null) =>
