@@ -332,8 +332,9 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <exception cref="LoadBalancerOptionsException">The options are invalid, or a certificate cannot be loaded; every problem is listed.</exception>
     public IReadOnlyList<string> Reconfigure(LoadBalancerOptions options) => _live.Apply(options);
 
-    // Accepted clients become arrivals (after their preface); with the operator's calls and the probes' results they
-    // are posted into one feed and folded one at a time, and every step is projected into the public events.
+    // Accepted clients become arrivals (after their preface); with the operator's calls, the probes' results and the
+    // relays' byte counts (sampled each second) they are posted into one feed and folded one at a time, and every
+    // step is projected into the public events.
     private void Wire()
     {
         _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
@@ -346,7 +347,8 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
             _listeners
                 .Select((listener, i) => _arrivals.From(listener, _model.Options.Listen[i], _listenEndPoints[i], Post))
                 .Merge()
-                .Subscribe(_feed.OnNext, _log.WorkFaulted));
+                .Subscribe(_feed.OnNext, _log.WorkFaulted),
+            new RelaySampler(_connections, _scheduler).Flushes().Subscribe(_feed.OnNext, _log.WorkFaulted));
         _health = ActiveHealthChecker.OverTcp(_state.Backends, _backends, _scheduler, Post);
         _discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
             ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 
 namespace LoadBalancer.Reactive.Tests.Packaging;
@@ -24,6 +25,11 @@ public sealed class PackageTests : IDisposable
         await RunAsync("dotnet", ["pack", Path.Combine(root, "LoadBalancer.Reactive"), "-c", "Release", "-o", feed, $"-p:Version={version}", "-nologo"], root);
         Assert.True(File.Exists(Path.Combine(feed, $"LoadBalancer.Reactive.{version}.nupkg")));
         Assert.True(File.Exists(Path.Combine(feed, $"LoadBalancer.Reactive.{version}.snupkg")));
+        using (var package = ZipFile.OpenRead(Path.Combine(feed, $"LoadBalancer.Reactive.{version}.nupkg")))
+        {
+            using var packed = new StreamReader(package.GetEntry("PACKAGE.md")!.Open());
+            Assert.Equal(File.ReadAllText(Path.Combine(root, "LoadBalancer.Reactive", "PACKAGE.md")), await packed.ReadToEndAsync());
+        }
 
         var app = Path.Combine(_work, "app");
         Directory.CreateDirectory(app);

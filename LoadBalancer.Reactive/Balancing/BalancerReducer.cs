@@ -18,6 +18,12 @@ internal static class BalancerReducer
 
     private static Step ReduceInput(BalancerState state, BalancerInput input, FoldPolicy policy)
     {
+        if (input is BytesRelayed relayed)
+        {
+            // Counting changes no decision: no queue, slow start or client tally to settle.
+            return LiveBytes.Count(state, relayed);
+        }
+
         if (input is ConnectionArrived { Rejected: { } refusal } refused)
         {
             // Refused before it could be balanced (its preface was bad or never came): nothing is counted.
