@@ -128,6 +128,20 @@ public class ReconfiguredFoldTests
         Assert.Equal(at, published.Timestamp);
     }
 
+    [Fact]
+    public void PolicyAfter_Reconfigured_TakesTheNewRules_KeepingItsStrategyAndRandomSource_OtherInputsKeepThePolicy()
+    {
+        var options = Options(A, B);
+        var policy = FoldPolicy.From(options, new LeastConnectionsStrategy());
+
+        var after = policy.After(Reconfigure(options with { MaxConnectAttempts = 1, PanicMode = true, Strategy = LoadBalancingStrategies.Random }));
+
+        Assert.Same(policy, policy.After(Arrive(1)));
+        Assert.Equal((1, true), (after.MaxConnectAttempts, after.PanicMode));
+        Assert.Same(policy.Strategy, after.Strategy);
+        Assert.Same(policy.Random, after.Random);
+    }
+
     private static Reconfigured Reconfigure(LoadBalancerOptions options, string[]? applied = null, string[]? restart = null) =>
         new(options, new ConfigurationChanged(applied ?? [], restart ?? []));
 
