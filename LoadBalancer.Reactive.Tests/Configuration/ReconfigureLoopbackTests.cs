@@ -225,6 +225,22 @@ public sealed class ReconfigureLoopbackTests : IDisposable
         Assert.Equal(backend.Address, Assert.Single(balancer.Snapshot.Backends).Address);
     }
 
+    [Fact]
+    public async Task BeforeStart_TheReconfigurationIsFoldedFirst_AndTheBalancerStartsWithIt()
+    {
+        await using var configured = LoopbackServer.Named();
+        await using var replacement = LoopbackServer.Named();
+        var options = Options(configured);
+        await using var balancer = new TcpLoadBalancer(options);
+        using var events = new EventRecorder(balancer.Events);
+
+        Assert.Empty(balancer.Reconfigure(options with { Backends = [new(replacement.Address)] }));
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+
+        await events.WaitForAsync<BackendMembershipChanged>(1, e => e.Backend == configured.Address && e.Kind == MembershipChangeKind.Left);
+        Assert.Equal(replacement.Address, await Loopback.AskAsync(balancer.ListenEndPoints[0]));
+    }
+
     private static LoadBalancerOptions Options(LoopbackServer backend) => new()
     {
         Listen = ["127.0.0.1:0"],
