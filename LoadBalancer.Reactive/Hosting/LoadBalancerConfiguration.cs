@@ -7,7 +7,8 @@ namespace LoadBalancer.Reactive.Hosting;
 /// <summary>
 /// Reads <see cref="LoadBalancerOptions"/> from configuration (appsettings.json, environment variables...),
 /// with durations written like <c>"2s"</c> or <c>"500ms"</c> (a .NET <c>"00:00:02"</c> also works). Every
-/// mistake is reported at once, naming its configuration path.
+/// mistake is reported at once, naming its configuration path; a key that is not a setting is a mistake too,
+/// at every level, so a misspelt name never silently falls back to a default.
 /// </summary>
 /// <example>
 /// <code>
@@ -24,18 +25,59 @@ public static class LoadBalancerConfiguration
     /// <param name="section">The section holding the settings, such as <c>configuration.GetSection("LoadBalancer")</c>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="section"/> is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">A setting is malformed or the options are invalid; every problem is listed.</exception>
-    public static LoadBalancerOptions Read(IConfiguration section)
+    public static LoadBalancerOptions Read(IConfiguration section) => Read(section, []);
+
+    /// <summary>
+    /// Reads the options in <paramref name="section"/>, where the host keeps settings of its own beside them,
+    /// then validates them as a balancer would.
+    /// </summary>
+    /// <param name="section">The section holding the settings, such as <c>configuration.GetSection("LoadBalancer")</c>.</param>
+    /// <param name="hostKeys">Top-level keys the host reads itself (such as <c>DrainTimeout</c>): skipped here, not reported as unknown.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="section"/> or <paramref name="hostKeys"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">A setting is malformed, unknown or the options are invalid; every problem is listed.</exception>
+    public static LoadBalancerOptions Read(IConfiguration section, IReadOnlyCollection<string> hostKeys)
     {
         ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(hostKeys);
         var reader = new Reader(section is IConfigurationSection named ? named.Path : string.Empty);
+        reader.Known(section, "balancer", [.. s_settings, .. hostKeys]);
         var options = reader.Options(section);
         var errors = reader.Errors.Count > 0 ? reader.Errors : LoadBalancerOptionsValidator.Validate(options);
         return errors.Count > 0 ? throw new LoadBalancerOptionsException(errors) : options;
     }
 
+    private static readonly string[] s_settings =
+    [
+        "Name", "AccessLog", "Listen", "Backends", "Strategy", "RandomSeed", "ConnectTimeout", "MaxConnectAttempts", "IdleTimeout",
+        "PanicMode", "MaxConnections", "MaxQueueLength", "QueueTimeout", "SlowStart", "DnsRefreshInterval", "FirstByteTimeout",
+        "EventBufferCapacity", "HealthCheck", "OutlierDetection", "Clients", "Tls", "Sni", "AcceptProxy",
+    ];
+
     private sealed class Reader(string root)
     {
         public List<string> Errors { get; } = [];
+
+        /// <summary>Reports every key of <paramref name="section"/> that is not one of <paramref name="known"/>.</summary>
+        public void Known(IConfiguration section, string what, IReadOnlyCollection<string> known)
+        {
+            foreach (var child in section.GetChildren())
+            {
+                if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    Errors.Add($"{child.Path} is not a setting; the {what} settings are {string.Join(", ", known)}.");
+                }
+            }
+        }
+
+        // Each element of a list of sections, checked for unknown keys unless it is written as a plain value.
+        private IEnumerable<IConfigurationSection> Elements(IConfiguration section, string key, string what, params string[] known)
+        {
+            foreach (var element in section.GetSection(key).GetChildren())
+            {
+                Known(element, what, known);
+                yield return element;
+            }
+        }
 
         public LoadBalancerOptions Options(IConfiguration section)
         {
@@ -45,7 +87,8 @@ public static class LoadBalancerConfiguration
                 Name = section["Name"] ?? defaults.Name,
                 AccessLog = Bool(section, "AccessLog") ?? false,
                 Listen = Strings(section, "Listen"),
-                Backends = [.. section.GetSection("Backends").GetChildren().Select(Backend)],
+                Backends = [.. Elements(section, "Backends", "backend", "Address", "Weight", "MaxConnections", "HealthCheck", "SendProxy", "State", "Pool", "Tls")
+                    .Select(Backend)],
                 Strategy = section["Strategy"] ?? defaults.Strategy,
                 RandomSeed = Int(section, "RandomSeed"),
                 ConnectTimeout = Duration(section, "ConnectTimeout") ?? defaults.ConnectTimeout,
@@ -62,28 +105,30 @@ public static class LoadBalancerConfiguration
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
                 Clients = Clients(section.GetSection("Clients")),
-                Tls = new TlsOptions
+                Tls = Check(section.GetSection("Tls"), "TLS", "CertificatePath", "KeyPath", "Password", "HandshakeTimeout") ? new TlsOptions
                 {
                     CertificatePath = section["Tls:CertificatePath"],
                     KeyPath = section["Tls:KeyPath"],
                     Password = section["Tls:Password"],
                     HandshakeTimeout = Duration(section.GetSection("Tls"), "HandshakeTimeout") ?? defaults.Tls.HandshakeTimeout,
-                },
-                Sni = new SniRoutingOptions
+                } : defaults.Tls,
+                Sni = Check(section.GetSection("Sni"), "SNI", "Routes", "HelloTimeout") ? new SniRoutingOptions
                 {
-                    Routes = [.. section.GetSection("Sni:Routes").GetChildren()
+                    Routes = [.. Elements(section, "Sni:Routes", "SNI route", "ServerName", "Pool")
                         .Select(route => new SniRoute(route["ServerName"] ?? string.Empty, route["Pool"] ?? string.Empty))],
                     HelloTimeout = Duration(section.GetSection("Sni"), "HelloTimeout") ?? defaults.Sni.HelloTimeout,
-                },
-                AcceptProxy = new AcceptProxyOptions
+                } : defaults.Sni,
+                AcceptProxy = Check(section.GetSection("AcceptProxy"), "PROXY header", "From", "HeaderTimeout") ? new AcceptProxyOptions
                 {
                     From = Strings(section, "AcceptProxy:From"),
                     HeaderTimeout = Duration(section.GetSection("AcceptProxy"), "HeaderTimeout") ?? defaults.AcceptProxy.HeaderTimeout,
-                },
+                } : defaults.AcceptProxy,
             };
         }
 
-        private BackendTlsOptions? BackendTls(IConfigurationSection section) => !section.Exists() ? null : new BackendTlsOptions
+        private BackendTlsOptions? BackendTls(IConfigurationSection section) => !Check(
+            section, "backend TLS", "ServerName", "ValidateCertificate", "TrustedCertificatesPath", "ClientCertificatePath", "ClientKeyPath",
+            "ClientCertificatePassword") ? null : new BackendTlsOptions
         {
             ServerName = section["ServerName"],
             ValidateCertificate = Bool(section, "ValidateCertificate") ?? true,
@@ -130,11 +175,12 @@ public static class LoadBalancerConfiguration
         private ClientOptions Clients(IConfigurationSection section)
         {
             var defaults = new ClientOptions();
+            Check(section, "client", "Allow", "Deny", "Listeners", "MaxConnections", "MaxConnectionRate", "ConnectionRateInterval");
             return new ClientOptions
             {
                 Allow = Strings(section, "Allow"),
                 Deny = Strings(section, "Deny"),
-                Listeners = [.. section.GetSection("Listeners").GetChildren().Select(listener => new ListenerAccess
+                Listeners = [.. Elements(section, "Listeners", "listener", "Listen", "Allow", "Deny").Select(listener => new ListenerAccess
                 {
                     Listen = listener["Listen"] ?? string.Empty,
                     Allow = Strings(listener, "Allow"),
@@ -159,7 +205,7 @@ public static class LoadBalancerConfiguration
 
         private HealthCheckOptions? HealthCheck(IConfigurationSection section)
         {
-            if (!section.Exists())
+            if (!Check(section, "health check", "Enabled", "Interval", "Timeout", "Rise", "Fall", "Send", "Expect"))
             {
                 return null;
             }
@@ -180,6 +226,7 @@ public static class LoadBalancerConfiguration
         private OutlierDetectionOptions Outliers(IConfigurationSection section)
         {
             var defaults = new OutlierDetectionOptions();
+            Check(section, "outlier detection", "Enabled", "ConsecutiveFailures", "BaseEjectionTime", "MaxEjectionTime", "MaxEjectionPercent", "EjectLastAvailable");
             return new OutlierDetectionOptions
             {
                 Enabled = Bool(section, "Enabled") ?? true,
@@ -189,6 +236,13 @@ public static class LoadBalancerConfiguration
                 MaxEjectionPercent = Int(section, "MaxEjectionPercent") ?? defaults.MaxEjectionPercent,
                 EjectLastAvailable = Bool(section, "EjectLastAvailable") ?? false,
             };
+        }
+
+        // Whether the section is there, after reporting its unknown keys.
+        private bool Check(IConfigurationSection section, string what, params string[] known)
+        {
+            Known(section, what, known);
+            return section.Exists();
         }
 
         // A list of strings (Listen, Allow, Deny, From): each child's value in order, an empty one kept as "" for the validator to name.
