@@ -22,7 +22,7 @@ public class ReplayTests
     public async Task InputLog_ReplayedThroughTheFoldAndTheProjection_GivesExactlyThePublishedEvents()
     {
         // Two echo backends and one that refuses (retried elsewhere), relays checked byte for byte, a reset,
-        // a membership change, a drain, and a stop: most kinds of input go through the log.
+        // a membership change, a reconfiguration, a drain, and a stop: most kinds of input go through the log.
         await using var first = LoopbackServer.Echo();
         await using var second = LoopbackServer.Echo();
         var (refusing, refusingEndPoint) = Loopback.RefusingEndPoint();
@@ -77,6 +77,8 @@ public class ReplayTests
             Loopback.Reset(reset);
         }
 
+        // A live reconfiguration changes the fold's rules; the replay must swap them at the same input.
+        balancer.Reconfigure(options with { Listen = ["127.0.0.1:0"], MaxConnectAttempts = 2, Clients = new ClientOptions { Deny = ["10.0.0.0/8"] } });
         balancer.DrainBackend(first.Address);
         await EchoesAsync(balancer, seed: 11);
         using (var deadline = new CancellationTokenSource(Loopback.Timeout))
@@ -116,6 +118,7 @@ public class ReplayTests
         Assert.Contains(published, e => e is ConnectAttemptFailed);
         Assert.Contains(published, e => e is ConnectionCompleted { Reason: CompletionReason.ClientReset });
         Assert.Contains(published, e => e is BackendMembershipChanged { Kind: MembershipChangeKind.DrainStarted });
+        Assert.Contains(published, e => e is ConfigurationChanged { Applied.Count: 2 });
         Assert.IsType<BalancerStopped>(published[^1]);
         Assert.Equal(published, replayed);
     }

@@ -186,6 +186,16 @@ internal sealed record StopDeadlinePassed : BalancerInput;
 internal sealed record StopFinished : BalancerInput;
 
 /// <summary>
+/// The balancer was reconfigured live (<see cref="TcpLoadBalancer.Reconfigure"/>): from this input on the fold decides
+/// by the rules of <paramref name="Options"/> (access rules, limits, queueing, retries, outlier detection, slow start,
+/// panic mode), and the members it names take their limit, pool, rise and fall from them. Weights and states change
+/// through the membership inputs that follow it.
+/// </summary>
+/// <param name="Options">The options in force from now on (validated; settings that need a restart as they were).</param>
+/// <param name="Change">What hosts are told: the settings applied and those that need a restart.</param>
+internal sealed record Reconfigured(Configuration.LoadBalancerOptions Options, ConfigurationChanged Change) : BalancerInput;
+
+/// <summary>
 /// Something hosts are told that changes nothing in the fold (the balancer listening, an accept that failed, a
 /// backend set refused, a discovery source that failed): folded all the same, so that every public event comes
 /// from one ordered log of inputs.

@@ -91,6 +91,7 @@ internal static class BalancerReducer
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         SlowStartTick tick => SlowStart.Tick(state, tick, policy),
         CloseDeadlinePassed deadline => AbortConnectionsTo(state, deadline.Backend),
+        Reconfigured reconfigured => MemberSettings.Apply(state, reconfigured.Options),
         StopRequested => new Step(state with { Stopping = true }, null),
         StopDeadlinePassed => Queueing.RejectHead(state),
         // Connected, listening, accept and discovery problems change nothing here: they are folded so that

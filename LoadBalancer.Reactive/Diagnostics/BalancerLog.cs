@@ -24,12 +24,15 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
     private readonly ILogger _logger = logger;
     private readonly Dictionary<RejectionReason, int> _refusals = [];
 
+    /// <summary>Whether every finished connection is logged at Information; a reconfiguration turns it on or off live.</summary>
+    public bool AccessLog { get; set; } = accessLog;
+
     /// <summary>Logs work that failed although it should not (a bug); the balancer carries on without it.</summary>
     public void WorkFaulted(Exception exception) => Log.WorkFaulted(_logger, exception);
 
     public void Record(LoadBalancerEvent @event)
     {
-        if (accessLog)
+        if (AccessLog)
         {
             Access(@event);
         }
@@ -57,6 +60,14 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
                 break;
             case BackendMembershipChanged e:
                 Log.MembershipChanged(_logger, e.Backend, e.Kind, e.Weight, e.ActiveConnections);
+                break;
+            case ConfigurationChanged e:
+                Log.Reconfigured(_logger, e.Applied.Count == 0 ? "nothing" : string.Join(", ", e.Applied));
+                foreach (var key in e.RestartNeeded)
+                {
+                    Log.RestartNeeded(_logger, key);
+                }
+
                 break;
             case MembershipRejected e:
                 Log.MembershipRejected(_logger, string.Join("; ", e.Errors));
@@ -173,6 +184,12 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
 
         [LoggerMessage(2, LogLevel.Information, "Balancer stopped: {Finished} connection(s) finished, {Aborted} cut at the deadline")]
         public static partial void Stopped(ILogger logger, int finished, int aborted);
+
+        [LoggerMessage(3, LogLevel.Information, "Configuration changed; applied live: {Applied}")]
+        public static partial void Reconfigured(ILogger logger, string applied);
+
+        [LoggerMessage(4, LogLevel.Warning, "Configuration setting {Key} changed but takes effect only when the balancer is restarted")]
+        public static partial void RestartNeeded(ILogger logger, string key);
 
         [LoggerMessage(10, LogLevel.Information, "Backend {Backend} is up: health checks pass")]
         public static partial void BackendUp(ILogger logger, string backend);

@@ -136,6 +136,10 @@ internal static class EventProjection
                 publish(reported.Event with { Timestamp = time });
                 break;
 
+            case Reconfigured reconfigured:
+                publish(reconfigured.Change with { Timestamp = time });
+                break;
+
             default:
                 // Queue timeouts and the drain deadline reject; other inputs decide nothing about a connection.
                 Decide(step.Decision, detail: null, time, publish);
