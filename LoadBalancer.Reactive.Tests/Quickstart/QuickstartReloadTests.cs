@@ -86,6 +86,27 @@ public sealed class QuickstartReloadTests : IDisposable
         Assert.Equal(new[] { a.Address, b.Address }.Order(), await AnswersAsync(run));
     }
 
+    [Fact]
+    public async Task Reload_AccessRulesAndLimits_ApplyLive_ThroughReconfigure()
+    {
+        await using var a = LoopbackServer.Named();
+        await using var b = LoopbackServer.Named();
+        var path = WriteConfig(a.Address, b.Address);
+        var reloads = new Subject<Unit>();
+        await using var run = await Run.StartAsync(path, reloads);
+        using var events = new EventRecorder(run.Balancer.Events);
+
+        File.WriteAllText(path, Config(a.Address, b.Address).Replace("\"Strategy\"", "\"Clients\": { \"Deny\": [\"127.0.0.0/8\"] }, \"Strategy\"", StringComparison.Ordinal));
+        reloads.OnNext(Unit.Default);
+
+        var changed = Assert.Single(await events.WaitForAsync<ConfigurationChanged>(1));
+        Assert.Contains("Clients:Deny", changed.Applied);
+        Assert.Empty(changed.RestartNeeded);
+        using var refused = await Loopback.ConnectAsync(run.Balancer.ListenEndPoints[0]);
+        Assert.Equal(RejectionReason.Denied, Assert.Single(await events.WaitForAsync<ConnectionRejected>(1)).Reason);
+        await Loopback.WaitUntilAsync(() => run.Output.Contains("configuration applied: Clients:Deny", StringComparison.Ordinal), "the change was printed");
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static async Task<IEnumerable<string>> AnswersAsync(Run run)

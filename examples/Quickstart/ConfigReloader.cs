@@ -123,18 +123,13 @@ internal sealed class ConfigReloader : IDisposable
     }
 
     /// <summary>
-    /// The one step that changes the running balancer: what it can take live (its backends and their weights and
-    /// states), returning the keys that changed but need a restart. TcpLoadBalancer.Reconfigure(options) takes
-    /// over this body when it exists, applying everything that can change live and naming the rest itself.
+    /// The one step that changes the running balancer: everything it can take live is applied, and the keys that
+    /// changed but need a restart are returned (the balancer names them). Changes to the Quickstart's own keys
+    /// (DrainTimeout, the runtime API) take effect as <see cref="Current"/>, or at the next start for the runtime API.
     /// </summary>
     private IReadOnlyList<string> Apply(
-        LoadBalancerOptions options, IReadOnlyList<KeyValuePair<string, string?>> before, IReadOnlyList<KeyValuePair<string, string?>> after)
-    {
-        _balancer.UpdateBackends(options.Backends);
-        return ChangedKeys(before, after)
-            .Where(key => !IsUnder(key, "Backends") && !QuickstartConfiguration.HostKeys.Any(host => IsUnder(key, host)))
-            .ToList();
-    }
+        LoadBalancerOptions options, IReadOnlyList<KeyValuePair<string, string?>> before, IReadOnlyList<KeyValuePair<string, string?>> after) =>
+        [.. _balancer.Reconfigure(options), .. ChangedKeys(before, after).Where(key => IsUnder(key, "Admin")).Take(1).Select(_ => "Admin")];
 
     // Every key whose value differs, was added or was removed; list items as their list (Listen, not Listen:1).
     private static IEnumerable<string> ChangedKeys(IReadOnlyList<KeyValuePair<string, string?>> before, IReadOnlyList<KeyValuePair<string, string?>> after)

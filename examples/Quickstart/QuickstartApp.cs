@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive;
+using LoadBalancer.Reactive.Admin;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using Spectre.Console;
@@ -114,6 +115,12 @@ internal static class QuickstartApp
             output.WriteLine(balancing);
             output.WriteLine($"Try: curl http://{balancer.ListenEndPoints[0]}/   (Ctrl+C stops)");
             using var reloading = ConfigReloader.Start(settings.ConfigPath, configuration, reading, balancer, reloadRequests, output, error);
+            await using var admin = await StartRuntimeApiAsync(balancer, reading, stop);
+            if (admin is not null)
+            {
+                output.WriteLine($"Runtime API on {reading.AdminEndpoint}: try  echo 'show backends' | socat stdio {SocatAddress(reading.AdminEndpoint!)}");
+            }
+
             notifier.Ready(balancing);
             started?.Invoke(balancer);
 
@@ -141,6 +148,11 @@ internal static class QuickstartApp
         {
             error.WriteLine($"error: {exception.Message}");
             return ExitFailed;
+        }
+        catch (RuntimeApiRefused refused)
+        {
+            error.WriteLine($"error: {refused.Message}");
+            return ExitUsage;
         }
         finally
         {
@@ -170,6 +182,27 @@ internal static class QuickstartApp
         return ExitOk;
     }
 
+    // The runtime API, when configured; a malformed endpoint, or a non-loopback one without a token, stops the start.
+    private static async Task<RuntimeApiListener?> StartRuntimeApiAsync(TcpLoadBalancer balancer, QuickstartReading reading, CancellationToken stop)
+    {
+        if (reading.AdminEndpoint is not { } endpoint)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await RuntimeApiListener.StartAsync(new RuntimeApi(balancer), endpoint, reading.AdminToken, cancellationToken: stop);
+        }
+        catch (ArgumentException exception)
+        {
+            var message = exception.ParamName is { } parameter ? exception.Message.Replace($" (Parameter '{parameter}')", string.Empty, StringComparison.Ordinal) : exception.Message;
+            throw new RuntimeApiRefused($"Admin: {message}", exception);
+        }
+    }
+
+    private static string SocatAddress(string endpoint) => endpoint.Contains('/', StringComparison.Ordinal) ? $"unix-connect:{endpoint}" : $"tcp:{endpoint}";
+
     private static string? Variable(IDictionary? environment, string name) =>
         environment is null ? Environment.GetEnvironmentVariable(name) : environment[name] as string;
 
@@ -188,3 +221,6 @@ internal static class QuickstartApp
         }
     }
 }
+
+/// <summary>The runtime API's settings were refused when it started; the message names the setting.</summary>
+internal sealed class RuntimeApiRefused(string message, Exception inner) : Exception(message, inner);

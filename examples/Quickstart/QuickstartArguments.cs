@@ -84,6 +84,8 @@ internal static class QuickstartArguments
         new(Value("--tls-cert", "FILE", "terminate TLS with this certificate: PEM (with --tls-key, or key in the same file) or PKCS#12 (.pfx)", null), "Tls:CertificatePath"),
         new(Value("--tls-key", "FILE", "the PEM private key for --tls-cert", null), "Tls:KeyPath"),
         new(Value("--drain-timeout", "D", "on Ctrl+C / SIGTERM, let open connections finish this long (default 5s)", Duration), "DrainTimeout"),
+        new(Value("--admin", "ENDPOINT", "serve the runtime API (show, drain, disable, enable, set weight...) on a Unix socket path or a loopback HOST:PORT (default off)", null), "Admin:Endpoint"),
+        new(Value("--admin-token", "TOKEN", "the token runtime API clients must give first (auth TOKEN); needed for a non-loopback endpoint; LB_Admin__Token keeps it off the command line", null), "Admin:Token"),
     ];
 
     private static readonly (Option<bool> Option, string Key, string Value)[] s_switches =

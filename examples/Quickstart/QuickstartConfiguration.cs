@@ -13,7 +13,14 @@ namespace Quickstart;
 /// <param name="Options">The balancer's options; null when there are problems.</param>
 /// <param name="DrainTimeout">How long open connections may finish on Ctrl+C / SIGTERM.</param>
 /// <param name="Errors">Every problem, each naming its key.</param>
-internal sealed record QuickstartReading(LoadBalancerOptions? Options, TimeSpan DrainTimeout, IReadOnlyList<string> Errors);
+internal sealed record QuickstartReading(LoadBalancerOptions? Options, TimeSpan DrainTimeout, IReadOnlyList<string> Errors)
+{
+    /// <summary>Where the runtime API listens (<c>Admin:Endpoint</c>: a Unix socket path or a loopback HOST:PORT); null for off.</summary>
+    public string? AdminEndpoint { get; init; }
+
+    /// <summary>The token runtime API clients must give (<c>Admin:Token</c>); required for a non-loopback endpoint.</summary>
+    public string? AdminToken { get; init; }
+}
 
 /// <summary>
 /// The Quickstart's one configuration, in the library's schema: defaults, then the <c>--config</c> JSON file,
@@ -26,7 +33,9 @@ internal sealed class QuickstartConfiguration
     public const string EnvironmentPrefix = "LB_";
 
     /// <summary>Top-level keys the Quickstart reads itself, beside the balancer's.</summary>
-    public static readonly IReadOnlyCollection<string> HostKeys = ["DrainTimeout"];
+    public static readonly IReadOnlyCollection<string> HostKeys = ["DrainTimeout", "Admin"];
+
+    private static readonly string[] s_adminKeys = ["Endpoint", "Token"];
 
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
 
@@ -110,8 +119,21 @@ internal sealed class QuickstartConfiguration
             errors.AddRange(exception.Errors);
         }
 
-        return errors.Count > 0 ? new QuickstartReading(null, drain, errors) : new QuickstartReading(options, drain, []);
+        var admin = Root.GetSection("Admin");
+        errors.AddRange(admin.GetChildren()
+            .Where(child => !s_adminKeys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            .Select(child => $"Admin:{child.Key} is not a setting; the runtime API's settings are {string.Join(", ", s_adminKeys)}."));
+        if (admin["Token"] is { } token && admin["Endpoint"] is null)
+        {
+            errors.Add("Admin:Token is set but Admin:Endpoint is not; the runtime API is off without an endpoint.");
+        }
+
+        return errors.Count > 0
+            ? new QuickstartReading(null, drain, errors)
+            : new QuickstartReading(options, drain, []) { AdminEndpoint = NullIfEmpty(admin["Endpoint"]), AdminToken = NullIfEmpty(admin["Token"]) };
     }
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
     /// <summary>What went wrong reading the file: the messages of the exception and of those it wraps (the JSON parser says where).</summary>
     public static string Describe(Exception exception)
