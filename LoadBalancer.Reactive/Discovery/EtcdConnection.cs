@@ -15,6 +15,7 @@ internal sealed class EtcdConnection : IDisposable
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly GrpcChannel[] _channels;
+    private readonly string[] _endpoints;
     private int _current;
 
     /// <summary>Opens (lazily) a channel to each endpoint.</summary>
@@ -28,10 +29,11 @@ internal sealed class EtcdConnection : IDisposable
         }
 
         _channels = [.. endpoints.Select(Open)];
+        _endpoints = [.. endpoints];
     }
 
     /// <summary>The endpoint in use, for messages.</summary>
-    public string Endpoint => _channels[_current].Target;
+    public string Endpoint => _endpoints[_current];
 
     public KV.KVClient KV => new(_channels[_current]);
 
