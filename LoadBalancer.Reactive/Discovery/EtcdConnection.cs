@@ -89,11 +89,12 @@ internal sealed class EtcdConnection : IDisposable
 
         return GrpcChannel.ForAddress(uri, new GrpcChannelOptions
         {
-            // Pings find a store that vanished without closing the connection (a host gone, a cable pulled).
+            // Pings find a store that vanished without closing the connection (a host gone, a cable pulled); no more
+            // often than etcd's --grpc-keepalive-min-time (5 s), which would answer with "too many pings".
             HttpHandler = new SocketsHttpHandler
             {
                 ConnectTimeout = TimeSpan.FromSeconds(3),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(5),
+                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
                 KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
                 EnableMultipleHttp2Connections = true,

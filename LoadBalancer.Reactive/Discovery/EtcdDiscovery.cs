@@ -93,6 +93,10 @@ public static class EtcdDiscovery
                     etcd.Next();
                     failures++;
                 }
+                catch (Exception) when (cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
 
                 try
                 {

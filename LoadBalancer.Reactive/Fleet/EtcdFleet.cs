@@ -52,8 +52,8 @@ public sealed class EtcdFleet : IAsyncDisposable
     /// <summary>
     /// Joins a started balancer to the fleet: its members become the backends stored in etcd (followed live; while
     /// etcd is unreachable it keeps the members it has and reports a <see cref="DiscoveryReported"/>), and it
-    /// registers itself under <c>PREFIX/instances/NAME</c>. Completes once the backends were read, or etcd was found
-    /// unreachable (the balancer then serves its configured backends and keeps trying).
+    /// registers itself under <c>PREFIX/instances/NAME</c>. Completes once the backends were read and the instance
+    /// registered, or etcd was found unreachable (the balancer then serves its configured backends and keeps trying).
     /// </summary>
     /// <param name="balancer">A started balancer.</param>
     /// <param name="options">Where etcd is, the prefix, this instance's name.</param>
@@ -93,7 +93,7 @@ public sealed class EtcdFleet : IAsyncDisposable
         var fleet = new EtcdFleet(balancer, options, name, scheduler, backends);
         try
         {
-            await firstRead.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(firstRead.Task, fleet._registration.FirstAttempt).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -19,7 +19,11 @@ namespace LoadBalancer.Reactive.Fleet;
 /// <param name="scheduler">Times the keep-alives and the retries.</param>
 internal sealed class InstanceRegistration(EtcdConnection etcd, string key, TimeSpan ttl, Func<FleetInstance> describe, IScheduler scheduler)
 {
+    private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lease;
+
+    /// <summary>Completes once the first registration was written, or failed (it is retried).</summary>
+    public Task FirstAttempt => _firstAttempt.Task;
 
     /// <summary>Runs until cancelled; failures are retried with back-off, never thrown.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -44,6 +48,14 @@ internal sealed class InstanceRegistration(EtcdConnection etcd, string key, Time
             {
                 etcd.Next();
                 wait = EtcdDiscovery.Backoff(++failures);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            finally
+            {
+                _firstAttempt.TrySetResult();
             }
 
             try
