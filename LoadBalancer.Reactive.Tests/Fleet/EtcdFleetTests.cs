@@ -7,6 +7,7 @@ using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Fleet;
 using LoadBalancer.Reactive.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
 namespace LoadBalancer.Reactive.Tests.Fleet;
@@ -264,6 +265,28 @@ public class EtcdFleetTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task DiscoveryReports_LoggedAsWarningsNamingTheKeyAndTheEndpoint()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        await FleetHarness.PutBackendAsync(etcd, "127.0.0.1:9001");
+        var logger = new WarningLog();
+        await using var balancer = new TcpLoadBalancer(
+            new LoadBalancerOptions { Listen = ["127.0.0.1:0"], Backends = [new("127.0.0.1:9001")], HealthCheck = Balancers.NoHealthChecks },
+            logger: logger);
+        await balancer.StartAsync().WaitAsync(Loopback.Timeout);
+        await using var member = await EtcdFleet.JoinAsync(balancer, FleetHarness.Options(etcd, "lb-0")).WaitAsync(Loopback.Timeout);
+
+        await etcd.PutAsync($"{FleetHarness.Prefix}/backends/broken", "{");
+        await Loopback.WaitUntilAsync(() => logger.Has("EntryIgnored", $"'{FleetHarness.Prefix}/backends/broken'"), "the ignored key is logged");
+        await etcd.KillAsync();
+        await Loopback.WaitUntilAsync(() => logger.Has("Unavailable", etcd.Url), "the outage is logged");
+        await etcd.RestartAsync();
+        await Loopback.WaitUntilAsync(() => logger.Has("Recovered", etcd.Url), "the recovery is logged");
+
+        Assert.All(logger.Lines, line => Assert.Equal(17, line.Id));
+    }
+
+    [Fact]
     public async Task Instances_ListedWhileAlive_AKilledOneLeavesWhenItsLeaseExpires()
     {
         await using var etcd = await EtcdProcess.StartAsync();
@@ -320,6 +343,29 @@ public class EtcdFleetTests(ITestOutputHelper output)
         Assert.Contains("LeaseTtl", (await Assert.ThrowsAsync<ArgumentException>(() => EtcdFleet.JoinAsync(balancer, options with { LeaseTtl = TimeSpan.FromSeconds(1.5) }))).Message);
         Assert.Contains("'localhost:2379'", (await Assert.ThrowsAsync<ArgumentException>(() => EtcdFleet.JoinAsync(balancer, options with { Endpoints = ["localhost:2379"] }))).Message);
         Assert.Equal(["http://a:1", "http://b:2"], EtcdFleetOptions.ParseEndpoints(" http://a:1, ,http://b:2"));
+    }
+
+    /// <summary>The balancer's warnings, with their event ids.</summary>
+    private sealed class WarningLog : ILogger<TcpLoadBalancer>
+    {
+        private readonly ConcurrentQueue<(int Id, string Message)> _lines = new();
+
+        public IReadOnlyList<(int Id, string Message)> Lines => [.. _lines.Where(line => line.Message.StartsWith("Backend discovery", StringComparison.Ordinal))];
+
+        public bool Has(string kind, string text) => Lines.Any(line => line.Message.Contains(kind) && line.Message.Contains(text));
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                _lines.Enqueue((eventId.Id, formatter(state, exception)));
+            }
+        }
     }
 
     // The backend each instance would pick, now, for 20,000 client addresses: Maglev as the instances run it.
