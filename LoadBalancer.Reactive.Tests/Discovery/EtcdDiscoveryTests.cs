@@ -116,6 +116,36 @@ public class EtcdDiscoveryTests
     }
 
     [Fact]
+    public async Task Watch_EtcdUnreachable_RetriesOnlyAsTheSchedulersBackOffElapses()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        await using var proxy = new CuttableProxy(etcd.EndPoint);
+        proxy.Cut();
+        var scheduler = new Microsoft.Reactive.Testing.TestScheduler();
+        var watch = new Recording();
+        using var subscription = EtcdDiscovery.Watch([proxy.Url], Prefix, scheduler, watch.Report).Subscribe(watch.Sets.Enqueue);
+        await Loopback.WaitUntilAsync(() => watch.Reports.Count == 1, "the first failure is reported");
+
+        // etcd is back, but virtual time stands still: the watch waits out its back-off, however long the test waits.
+        proxy.Restore();
+        await Task.Delay(500);
+        Assert.Empty(watch.Sets);
+        Assert.DoesNotContain(watch.Reports, r => r.Kind == DiscoveryReportKind.Recovered);
+
+        // As virtual time passes it retries (the gRPC channel's own reconnect pause may fail a retry fast) until one gets through.
+        var deadline = DateTime.UtcNow + Loopback.Timeout;
+        while (!watch.Reports.Any(r => r.Kind == DiscoveryReportKind.Recovered))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no retry reached etcd");
+            scheduler.AdvanceBy(EtcdDiscovery.Backoff(int.MaxValue).Ticks);
+            await Task.Delay(50);
+        }
+
+        Assert.Single(watch.Sets);
+        Assert.Single(watch.Reports, r => r.Kind == DiscoveryReportKind.Unavailable);
+    }
+
+    [Fact]
     public void Watch_BadEndpoint_ThrowsNamingIt()
     {
         var exception = Assert.Throws<ArgumentException>(() => EtcdDiscovery.Watch(["127.0.0.1:2379"], Prefix, Scheduler.Default));

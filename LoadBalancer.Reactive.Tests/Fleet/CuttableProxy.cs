@@ -16,6 +16,7 @@ public sealed class CuttableProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<Socket, byte> _open = new();
     private readonly Task _accepting;
     private volatile bool _cut;
+    private int _accepted;
 
     public CuttableProxy(IPEndPoint target)
     {
@@ -26,6 +27,9 @@ public sealed class CuttableProxy : IAsyncDisposable
     }
 
     public string Url => $"http://{_listener.LocalEndPoint}";
+
+    /// <summary>Connections accepted so far, refused ones included.</summary>
+    public int Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>Resets every relayed connection and refuses new ones until <see cref="Restore"/>.</summary>
     public void Cut()
@@ -60,6 +64,7 @@ public sealed class CuttableProxy : IAsyncDisposable
                 return;
             }
 
+            Interlocked.Increment(ref _accepted);
             if (_cut)
             {
                 Reset(client);
