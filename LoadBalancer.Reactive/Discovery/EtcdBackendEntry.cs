@@ -43,10 +43,11 @@ internal static class EtcdBackendEntry
 
             var pool = root.TryGetProperty("pool", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
             var candidate = new BackendOptions { Address = address ?? string.Empty, Weight = weight, State = state, Pool = pool };
-            var errors = LoadBalancerOptionsValidator.ValidateBackends([candidate], $"Key '{key}'");
+            var errors = LoadBalancerOptionsValidator.ValidateBackends([candidate], "backend");
             if (errors.Count > 0)
             {
-                error = string.Join(" ", errors);
+                // The validator names a list's item ("backend[0]..."); here the key is what the operator must find.
+                error = $"Key '{key}': " + string.Join(" ", errors).Replace("backend[0]", "backend", StringComparison.Ordinal);
                 return false;
             }
 

@@ -22,13 +22,8 @@ internal sealed class EtcdConnection : IDisposable
     /// <exception cref="ArgumentException">No endpoint, or one that is not an absolute http(s) URL; the message names it.</exception>
     public EtcdConnection(IReadOnlyList<string> endpoints)
     {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        if (endpoints.Count == 0)
-        {
-            throw new ArgumentException("At least one etcd endpoint is needed.", nameof(endpoints));
-        }
-
-        _channels = [.. endpoints.Select(Open)];
+        Validate(endpoints);
+        _channels = [.. endpoints.Select(endpoint => Open(new Uri(endpoint)))];
         _endpoints = [.. endpoints];
     }
 
@@ -80,13 +75,27 @@ internal sealed class EtcdConnection : IDisposable
         }
     }
 
-    private static GrpcChannel Open(string endpoint)
+    /// <summary>Checks the endpoints without connecting.</summary>
+    /// <exception cref="ArgumentException">No endpoint, or one that is not an absolute http(s) URL; the message names it.</exception>
+    public static void Validate(IReadOnlyList<string> endpoints)
     {
-        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.Count == 0)
         {
-            throw new ArgumentException($"etcd endpoint '{endpoint}' must be an absolute http:// or https:// URL.", nameof(endpoint));
+            throw new ArgumentException("At least one etcd endpoint is needed.", nameof(endpoints));
         }
 
+        foreach (var endpoint in endpoints)
+        {
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new ArgumentException($"etcd endpoint '{endpoint}' must be an absolute http:// or https:// URL.", nameof(endpoints));
+            }
+        }
+    }
+
+    private static GrpcChannel Open(Uri uri)
+    {
         return GrpcChannel.ForAddress(uri, new GrpcChannelOptions
         {
             // Pings find a store that vanished without closing the connection (a host gone, a cable pulled); no more

@@ -38,7 +38,7 @@ public static class EtcdDiscovery
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
-        new EtcdConnection(endpoints).Dispose();
+        EtcdConnection.Validate(endpoints);
         return Watch(() => new EtcdConnection(endpoints), EtcdKeys.Backends(prefix), scheduler ?? Scheduler.Default, report ?? (_ => { }));
     }
 

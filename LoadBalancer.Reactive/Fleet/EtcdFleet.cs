@@ -231,9 +231,14 @@ public sealed class EtcdFleet : IAsyncDisposable
                 Compare = { new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = stored.ModRevision } },
                 Success = { new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(EtcdBackendEntry.Write(change(stored.Backend))) } } },
             }, cancellationToken: deadline.Token).ConfigureAwait(false);
-            if (written.Succeeded || attempt == 10)
+            if (written.Succeeded)
             {
                 return;
+            }
+
+            if (attempt == 10)
+            {
+                throw new InvalidOperationException($"Backend '{address}' was changed by others at every one of 10 attempts; nothing was written.");
             }
         }
     }
@@ -270,7 +275,7 @@ public sealed class EtcdFleet : IAsyncDisposable
 
     private static void Validate(EtcdFleetOptions options, string name)
     {
-        new EtcdConnection(options.Endpoints ?? throw new ArgumentException("Endpoints must list at least one etcd URL.", nameof(options))).Dispose();
+        EtcdConnection.Validate(options.Endpoints ?? throw new ArgumentException("Endpoints must list at least one etcd URL.", nameof(options)));
         if (string.IsNullOrWhiteSpace(options.Prefix))
         {
             throw new ArgumentException("Prefix must not be empty.", nameof(options));
