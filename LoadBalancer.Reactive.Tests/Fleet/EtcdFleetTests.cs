@@ -329,6 +329,22 @@ public class EtcdFleetTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ReadBackendsAsync_BeforeJoining_TheStoredBackendsWithoutTheBadKeys()
+    {
+        await using var etcd = await EtcdProcess.StartAsync();
+        var options = FleetHarness.Options(etcd, "lb-0");
+        Assert.Empty(await EtcdFleet.ReadBackendsAsync(options));
+
+        await FleetHarness.PutBackendAsync(etcd, "127.0.0.1:9002", weight: 3, state: "drain");
+        await FleetHarness.PutBackendAsync(etcd, "127.0.0.1:9001");
+        await etcd.PutAsync($"{FleetHarness.Prefix}/backends/broken", "{");
+
+        Assert.Equal(
+            [new BackendOptions("127.0.0.1:9001"), new BackendOptions("127.0.0.1:9002", 3) { State = BackendState.Draining }],
+            await EtcdFleet.ReadBackendsAsync(options));
+    }
+
+    [Fact]
     public async Task JoinAsync_NotStartedOrBadOptions_Throws()
     {
         await using var balancer = new TcpLoadBalancer(new LoadBalancerOptions

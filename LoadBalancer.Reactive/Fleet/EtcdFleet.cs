@@ -104,6 +104,36 @@ public sealed class EtcdFleet : IAsyncDisposable
         return fleet;
     }
 
+    /// <summary>
+    /// Reads the fleet's backends once, without joining: what a balancer about to join can be configured with, so
+    /// that it serves the fleet's backends from its first connection. Keys that cannot be read are left out.
+    /// </summary>
+    /// <param name="options">Where etcd is and the prefix.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The backends in key order; empty when none is stored.</returns>
+    /// <exception cref="ArgumentException">An endpoint is not an http(s) URL; the message names it.</exception>
+    /// <exception cref="Grpc.Core.RpcException">etcd cannot be reached (the message names the status).</exception>
+    public static async Task<IReadOnlyList<BackendOptions>> ReadBackendsAsync(EtcdFleetOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        using var etcd = new EtcdConnection(options.Endpoints);
+        var prefix = EtcdKeys.Backends(options.Prefix);
+        using var deadline = EtcdConnection.Deadline(cancellationToken);
+        var range = await etcd.KV.RangeAsync(new RangeRequest { Key = EtcdConnection.Key(prefix), RangeEnd = EtcdConnection.RangeEnd(prefix) },
+            cancellationToken: deadline.Token).ConfigureAwait(false);
+        var backends = new List<BackendOptions>();
+        foreach (var kv in range.Kvs)
+        {
+            if (EtcdBackendEntry.TryParse(kv.Key.ToStringUtf8(), kv.Value.ToStringUtf8(), out var backend, out _)
+                && !backends.Any(b => string.Equals(b.Address, backend.Address, StringComparison.OrdinalIgnoreCase)))
+            {
+                backends.Add(backend);
+            }
+        }
+
+        return backends;
+    }
+
     /// <summary>Adds a backend to the fleet (or replaces the stored one with the same address).</summary>
     /// <param name="backend">Its address, weight, state and pool (other settings are not shared through etcd).</param>
     /// <param name="cancellationToken">Cancels the write.</param>
