@@ -338,6 +338,9 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <exception cref="LoadBalancerOptionsException">The options are invalid, or a certificate cannot be loaded; every problem is listed.</exception>
     public IReadOnlyList<string> Reconfigure(LoadBalancerOptions options) => _live.Apply(options);
 
+    /// <summary>Publishes what a discovery source reports about itself (its store lost or back, an entry ignored) as an event.</summary>
+    internal void Report(DiscoveryReported report) => Post(new Reported(report));
+
     // Accepted clients become arrivals (after their preface); with the operator's calls, the probes' results and the
     // relays' byte counts (sampled each second) they are posted into one feed and folded one at a time, and every
     // step is projected into the public events.

@@ -10,7 +10,7 @@ namespace LoadBalancer.Reactive.Tests.Admin;
 
 /// <summary>
 /// The runtime API as operators reach HAProxy's stats socket: commands piped into <c>socat</c>, over the Unix socket
-/// and over loopback TCP. <c>.ci/run</c> installs socat when it is missing; without it these tests fail, never skip.
+/// and over loopback TCP. socat is installed when it is missing; without it these tests fail, never skip.
 /// </summary>
 [Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class RuntimeApiSocatTests : IAsyncLifetime
@@ -74,6 +74,7 @@ public sealed class RuntimeApiSocatTests : IAsyncLifetime
     // Pipes the commands into socat (which half-closes when its input ends) and returns everything it printed.
     private static async Task<string> SocatAsync(string address, string commands)
     {
+        await DebianPackages.EnsureAsync("socat", "socat");
         using var socat = Process.Start(new ProcessStartInfo("socat", ["-t", "5", "-", address])
         {
             RedirectStandardInput = true,

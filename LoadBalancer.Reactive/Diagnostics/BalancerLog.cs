@@ -75,6 +75,9 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
             case DiscoveryFailed e:
                 Log.DiscoveryFailed(_logger, e.Message);
                 break;
+            case DiscoveryReported e:
+                Log.DiscoveryReported(_logger, e.Source, e.Kind, e.Message);
+                break;
             case ConnectionRejected e:
                 Log.Rejected(_logger, e.ConnectionId, e.Client, e.Reason);
                 CountRefusal(e.Reason);
@@ -241,6 +244,9 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
 
         [LoggerMessage(16, LogLevel.Error, "Backend discovery failed and is no longer followed; the members stay as they are: {Message}")]
         public static partial void DiscoveryFailed(ILogger logger, string message);
+
+        [LoggerMessage(17, LogLevel.Warning, "Backend discovery from {Source}: {Kind}: {Message}")]
+        public static partial void DiscoveryReported(ILogger logger, string source, DiscoveryReportKind kind, string message);
 
         [LoggerMessage(30, LogLevel.Debug, "Connection {ConnectionId} accepted from {Client}")]
         public static partial void Accepted(ILogger logger, long connectionId, EndPoint client);

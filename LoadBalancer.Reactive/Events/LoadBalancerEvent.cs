@@ -138,6 +138,28 @@ public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBala
 /// <param name="Message">What went wrong.</param>
 public sealed record DiscoveryFailed(string Message) : LoadBalancerEvent;
 
+/// <summary>
+/// A discovery source that keeps running (etcd) lost or regained its store, or ignored one entry it could not use;
+/// while the store is unavailable the balancer keeps the members it has.
+/// </summary>
+/// <param name="Source">The source and where it reads, e.g. <c>etcd /loadbalancer/backends/</c>.</param>
+/// <param name="Kind">What happened.</param>
+/// <param name="Message">What went wrong or what came back; for an ignored entry, its key and why.</param>
+public sealed record DiscoveryReported(string Source, DiscoveryReportKind Kind, string Message) : LoadBalancerEvent;
+
+/// <summary>What a <see cref="DiscoveryReported"/> says.</summary>
+public enum DiscoveryReportKind
+{
+    /// <summary>The store cannot be reached; the source retries with back-off and the members stay as they are.</summary>
+    Unavailable,
+
+    /// <summary>The store is reachable again; changes made meanwhile are applied.</summary>
+    Recovered,
+
+    /// <summary>One entry (a key) could not be read as a backend and is ignored; the others apply.</summary>
+    EntryIgnored,
+}
+
 /// <summary>An ejected backend is back: its ejection ended.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="ByProbe">True when a successful health probe ended the ejection early; false when its time ran out.</param>
