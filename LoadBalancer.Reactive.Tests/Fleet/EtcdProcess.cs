@@ -101,6 +101,14 @@ public sealed class EtcdProcess : IAsyncDisposable
             .ResponseAsync.WaitAsync(Loopback.Timeout);
     }
 
+    /// <summary>Reads a key's value; empty when it is not there.</summary>
+    public async Task<string> GetAsync(string key)
+    {
+        using var etcd = new EtcdConnection([Url]);
+        var range = await etcd.KV.RangeAsync(new RangeRequest { Key = EtcdConnection.Key(key) }).ResponseAsync.WaitAsync(Loopback.Timeout);
+        return range.Kvs.Count > 0 ? range.Kvs[0].Value.ToStringUtf8() : string.Empty;
+    }
+
     /// <summary>Deletes a key.</summary>
     public async Task DeleteAsync(string key)
     {

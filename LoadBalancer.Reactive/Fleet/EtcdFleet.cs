@@ -2,6 +2,7 @@ using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using Etcdserverpb;
 using Google.Protobuf;
+using LoadBalancer.Reactive.Admin;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Discovery;
 using LoadBalancer.Reactive.Events;
@@ -21,8 +22,9 @@ namespace LoadBalancer.Reactive.Fleet;
 /// await fleet.DrainBackendAsync("10.0.0.5:8080"); // every instance stops sending it new connections
 /// </code>
 /// </example>
-public sealed class EtcdFleet : IAsyncDisposable
+public sealed class EtcdFleet : IAsyncDisposable, IBackendControl
 {
+    private readonly TcpLoadBalancer _balancer;
     private readonly EtcdConnection _etcd;
     private readonly string _prefix;
     private readonly InstanceRegistration _registration;
@@ -34,6 +36,7 @@ public sealed class EtcdFleet : IAsyncDisposable
     private EtcdFleet(TcpLoadBalancer balancer, EtcdFleetOptions options, string name, IScheduler scheduler, IObservable<IReadOnlyList<BackendOptions>> backends)
     {
         Name = name;
+        _balancer = balancer;
         _prefix = options.Prefix;
         _etcd = new EtcdConnection(options.Endpoints);
         _following = balancer.FollowBackends(backends);
@@ -203,6 +206,23 @@ public sealed class EtcdFleet : IAsyncDisposable
         return ChangeAsync(address, backend => backend with { Weight = weight }, cancellationToken);
     }
 
+    /// <summary>
+    /// The runtime API of this instance in fleet mode: <c>drain</c>, <c>disable</c>, <c>enable</c>, <c>set weight</c>,
+    /// <c>add backend</c> and <c>remove backend</c> write to etcd, so every instance applies them (once, for the
+    /// fleet); the <c>show</c> commands show this instance; <c>show instances</c> lists the fleet's live instances.
+    /// </summary>
+    /// <returns>The command set, to serve with <see cref="RuntimeApiListener"/> or a host's HTTP endpoints.</returns>
+    public RuntimeApi CreateRuntimeApi()
+    {
+        var api = new RuntimeApi(_balancer, this);
+        api.AddCommand(new RuntimeCommand(
+            "show instances",
+            "show instances",
+            "the fleet's live instances: name, listen endpoints, active and total connections, last report",
+            async (_, cancellationToken) => FleetViews.Instances(await ListInstancesAsync(cancellationToken).ConfigureAwait(false), Name)));
+        return api;
+    }
+
     /// <summary>The fleet's live instances (this one among them), by name; an instance whose lease ran out is gone.</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     public async Task<IReadOnlyList<FleetInstance>> ListInstancesAsync(CancellationToken cancellationToken = default)
@@ -321,4 +341,21 @@ public sealed class EtcdFleet : IAsyncDisposable
             throw new ArgumentException($"LeaseTtl {options.LeaseTtl} must be whole seconds, at least 2.", nameof(options));
         }
     }
+
+    Task IBackendControl.DrainAsync(string address, CancellationToken cancellationToken) => DrainBackendAsync(address, cancellationToken);
+
+    Task IBackendControl.DisableAsync(string address, CancellationToken cancellationToken) => DisableBackendAsync(address, cancellationToken);
+
+    Task IBackendControl.EnableAsync(string address, CancellationToken cancellationToken) => EnableBackendAsync(address, cancellationToken);
+
+    Task IBackendControl.SetWeightAsync(string address, int weight, CancellationToken cancellationToken) => SetWeightAsync(address, weight, cancellationToken);
+
+    Task IBackendControl.AddAsync(BackendOptions backend, CancellationToken cancellationToken) => AddBackendAsync(backend, cancellationToken);
+
+    // A removal through etcd drains the backend on every instance and it leaves once idle; cutting connections after a
+    // deadline is a per-instance matter, not shared through the store.
+    Task IBackendControl.RemoveAsync(string address, TimeSpan? closeAfter, CancellationToken cancellationToken) =>
+        closeAfter is null
+            ? RemoveBackendAsync(address, cancellationToken)
+            : throw new ArgumentException($"close-after is not shared through etcd: remove backend {address} without it, for the whole fleet.", nameof(closeAfter));
 }

@@ -4,6 +4,7 @@ using LoadBalancer.Reactive;
 using LoadBalancer.Reactive.Admin;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Fleet;
 using Spectre.Console;
 
 namespace Quickstart;
@@ -67,7 +68,12 @@ internal static class QuickstartApp
         var demos = new List<DemoBackend>();
         try
         {
-            if (!configuration.HasBackends)
+            if (!configuration.HasBackends && configuration.JoinsFleet && !settings.Check)
+            {
+                // A fleet's instance serves the fleet's backends from its first connection: read them before starting.
+                configuration.UseBackends(await FleetBackendsAsync(configuration, stop));
+            }
+            else if (!configuration.HasBackends)
             {
                 // --check validates the demo set-up without starting it.
                 if (!settings.Check)
@@ -115,7 +121,8 @@ internal static class QuickstartApp
             output.WriteLine(balancing);
             output.WriteLine($"Try: curl http://{balancer.ListenEndPoints[0]}/   (Ctrl+C stops)");
             using var reloading = ConfigReloader.Start(settings.ConfigPath, configuration, reading, balancer, reloadRequests, output, error);
-            await using var admin = await StartRuntimeApiAsync(balancer, reading, stop);
+            await using var fleet = reading.Fleet is { } fleetOptions ? await JoinFleetAsync(balancer, fleetOptions, output, stop) : null;
+            await using var admin = await StartRuntimeApiAsync(fleet?.CreateRuntimeApi() ?? new RuntimeApi(balancer), reading, stop);
             if (admin is not null)
             {
                 output.WriteLine($"Runtime API on {reading.AdminEndpoint}: try  echo 'show backends' | socat stdio {SocatAddress(reading.AdminEndpoint!)}");
@@ -128,6 +135,12 @@ internal static class QuickstartApp
             await WaitForStopAsync(stop);
             await dashboard;
             var drainTimeout = reloading.Current.DrainTimeout;
+            if (fleet is not null)
+            {
+                // Leave the fleet first: the instance's key goes at once, and the fleet's changes stop arriving.
+                await fleet.DisposeAsync();
+            }
+
             var stopping = $"Stopping: open connections have {Durations.Format(drainTimeout)} to finish.";
             notifier.Stopping(stopping);
             output.WriteLine(stopping);
@@ -153,6 +166,11 @@ internal static class QuickstartApp
         {
             error.WriteLine($"error: {refused.Message}");
             return ExitUsage;
+        }
+        catch (FleetRefused refused)
+        {
+            error.WriteLine($"error: {refused.Message}");
+            return ExitFailed;
         }
         finally
         {
@@ -182,8 +200,58 @@ internal static class QuickstartApp
         return ExitOk;
     }
 
+    private static async Task<IReadOnlyList<string>> FleetBackendsAsync(QuickstartConfiguration configuration, CancellationToken stop)
+    {
+        var problems = new List<string>();
+        var fleet = configuration.ReadFleet(problems);
+        if (fleet is null || problems.Count > 0)
+        {
+            throw new FleetRefused(string.Join(" ", problems.DefaultIfEmpty("Etcd: the fleet's settings are invalid.")), null);
+        }
+
+        IReadOnlyList<BackendOptions> stored;
+        try
+        {
+            stored = await EtcdFleet.ReadBackendsAsync(fleet, stop);
+        }
+        catch (Exception exception) when (exception is Grpc.Core.RpcException or ArgumentException)
+        {
+            throw new FleetRefused($"Etcd: cannot read the fleet's backends from {string.Join(",", fleet.Endpoints)}: {exception.Message}", exception);
+        }
+
+        return stored.Count > 0
+            ? [.. stored.Select(backend => backend.Address)]
+            : throw new FleetRefused($"Etcd: no backend is stored under {fleet.Prefix}/backends/ yet; store some (see docs/fleet.md) or give --backend.", null);
+    }
+
+    // Joins the fleet once listening, and says so with the fleet's live instances.
+    private static async Task<EtcdFleet> JoinFleetAsync(TcpLoadBalancer balancer, EtcdFleetOptions options, TextWriter output, CancellationToken stop)
+    {
+        EtcdFleet fleet;
+        try
+        {
+            fleet = await EtcdFleet.JoinAsync(balancer, options, cancellationToken: stop);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new FleetRefused($"Etcd: {exception.Message}", exception);
+        }
+
+        try
+        {
+            var instances = await fleet.ListInstancesAsync(stop);
+            output.WriteLine($"Fleet: joined {options.Prefix} at {string.Join(",", options.Endpoints)} as {fleet.Name}; {instances.Count} live instance(s): {string.Join(", ", instances.Select(instance => instance.Name))}");
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            output.WriteLine($"Fleet: {fleet.Name} joins {options.Prefix} once etcd at {string.Join(",", options.Endpoints)} answers; serving the configured backends meanwhile");
+        }
+
+        return fleet;
+    }
+
     // The runtime API, when configured; a malformed endpoint, or a non-loopback one without a token, stops the start.
-    private static async Task<RuntimeApiListener?> StartRuntimeApiAsync(TcpLoadBalancer balancer, QuickstartReading reading, CancellationToken stop)
+    private static async Task<RuntimeApiListener?> StartRuntimeApiAsync(RuntimeApi api, QuickstartReading reading, CancellationToken stop)
     {
         if (reading.AdminEndpoint is not { } endpoint)
         {
@@ -192,7 +260,7 @@ internal static class QuickstartApp
 
         try
         {
-            return await RuntimeApiListener.StartAsync(new RuntimeApi(balancer), endpoint, reading.AdminToken, cancellationToken: stop);
+            return await RuntimeApiListener.StartAsync(api, endpoint, reading.AdminToken, cancellationToken: stop);
         }
         catch (ArgumentException exception)
         {
@@ -224,3 +292,6 @@ internal static class QuickstartApp
 
 /// <summary>The runtime API's settings were refused when it started; the message names the setting.</summary>
 internal sealed class RuntimeApiRefused(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>The fleet could not be joined or read; the message names the setting and etcd's endpoints.</summary>
+internal sealed class FleetRefused(string message, Exception? inner) : Exception(message, inner);

@@ -84,6 +84,9 @@ internal static class QuickstartArguments
         new(Value("--tls-cert", "FILE", "terminate TLS with this certificate: PEM (with --tls-key, or key in the same file) or PKCS#12 (.pfx)", null), "Tls:CertificatePath"),
         new(Value("--tls-key", "FILE", "the PEM private key for --tls-cert", null), "Tls:KeyPath"),
         new(Value("--drain-timeout", "D", "on Ctrl+C / SIGTERM, let open connections finish this long (default 5s)", Duration), "DrainTimeout"),
+        new(Value("--etcd", "URL[,URL...]", "join a fleet coordinated through etcd: its backends come from etcd and drain/disable/enable/weight apply to every instance (see docs/fleet.md)", null), "Etcd:Endpoints"),
+        new(Value("--etcd-prefix", "KEY", "the fleet's key prefix in etcd (default /loadbalancer)", null), "Etcd:Prefix"),
+        new(Value("--name", "NAME", "this balancer's name: on its metrics, and its instance name in a fleet (default: machine name and process id)", null), "Name"),
         new(Value("--admin", "ENDPOINT", "serve the runtime API (show, drain, disable, enable, set weight...) on a Unix socket path or a loopback HOST:PORT (default off)", null), "Admin:Endpoint"),
         new(Value("--admin-token", "TOKEN", "the token runtime API clients must give first (auth TOKEN); needed for a non-loopback endpoint; LB_Admin__Token keeps it off the command line", null), "Admin:Token"),
     ];

@@ -1,5 +1,6 @@
 using System.Collections;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Fleet;
 using LoadBalancer.Reactive.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
@@ -20,6 +21,9 @@ internal sealed record QuickstartReading(LoadBalancerOptions? Options, TimeSpan 
 
     /// <summary>The token runtime API clients must give (<c>Admin:Token</c>); required for a non-loopback endpoint.</summary>
     public string? AdminToken { get; init; }
+
+    /// <summary>The fleet this instance joins (<c>Etcd:Endpoints</c>, <c>Etcd:Prefix</c>, and <c>Name</c> as its name); null for none.</summary>
+    public EtcdFleetOptions? Fleet { get; init; }
 }
 
 /// <summary>
@@ -33,9 +37,10 @@ internal sealed class QuickstartConfiguration
     public const string EnvironmentPrefix = "LB_";
 
     /// <summary>Top-level keys the Quickstart reads itself, beside the balancer's.</summary>
-    public static readonly IReadOnlyCollection<string> HostKeys = ["DrainTimeout", "Admin"];
+    public static readonly IReadOnlyCollection<string> HostKeys = ["DrainTimeout", "Admin", "Etcd"];
 
     private static readonly string[] s_adminKeys = ["Endpoint", "Token"];
+    private static readonly string[] s_etcdKeys = ["Endpoints", "Prefix"];
 
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
 
@@ -128,9 +133,39 @@ internal sealed class QuickstartConfiguration
             errors.Add("Admin:Token is set but Admin:Endpoint is not; the runtime API is off without an endpoint.");
         }
 
+        var fleet = Fleet(errors);
         return errors.Count > 0
             ? new QuickstartReading(null, drain, errors)
-            : new QuickstartReading(options, drain, []) { AdminEndpoint = NullIfEmpty(admin["Endpoint"]), AdminToken = NullIfEmpty(admin["Token"]) };
+            : new QuickstartReading(options, drain, []) { AdminEndpoint = NullIfEmpty(admin["Endpoint"]), AdminToken = NullIfEmpty(admin["Token"]), Fleet = fleet };
+    }
+
+    /// <summary>Whether the configuration joins a fleet through etcd (<c>Etcd:Endpoints</c> is set).</summary>
+    public bool JoinsFleet => Root.GetSection("Etcd:Endpoints").Exists();
+
+    /// <summary>The fleet's settings alone (read before the backends are known, which may come from the fleet); null for none.</summary>
+    public EtcdFleetOptions? ReadFleet(List<string> errors) => Fleet(errors);
+
+    // Etcd:Endpoints is "URL[,URL...]" (as --etcd gives it) or a list; the instance's name is the balancer's Name when set.
+    private EtcdFleetOptions? Fleet(List<string> errors)
+    {
+        var etcd = Root.GetSection("Etcd");
+        errors.AddRange(etcd.GetChildren()
+            .Where(child => !s_etcdKeys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            .Select(child => $"Etcd:{child.Key} is not a setting; the fleet's settings are {string.Join(", ", s_etcdKeys)}."));
+        var endpoints = etcd.GetSection("Endpoints") is { Value: { } urls } ? EtcdFleetOptions.ParseEndpoints(urls)
+            : [.. etcd.GetSection("Endpoints").GetChildren().Select(child => child.Value ?? string.Empty)];
+        if (endpoints.Count == 0)
+        {
+            if (etcd["Prefix"] is not null)
+            {
+                errors.Add("Etcd:Prefix is set but Etcd:Endpoints is not; give the etcd URLs (--etcd URL[,URL...]).");
+            }
+
+            return null;
+        }
+
+        var name = Root["Name"] is { Length: > 0 } named && named != new LoadBalancerOptions().Name ? named : null;
+        return new EtcdFleetOptions { Endpoints = endpoints, Prefix = etcd["Prefix"] ?? "/loadbalancer", Name = name };
     }
 
     private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
