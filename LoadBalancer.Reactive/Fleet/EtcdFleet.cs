@@ -71,7 +71,7 @@ public sealed class EtcdFleet : IAsyncDisposable, IBackendControl
     {
         ArgumentNullException.ThrowIfNull(balancer);
         ArgumentNullException.ThrowIfNull(options);
-        var name = options.Name ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+        var name = options.Name ?? DefaultName;
         Validate(options, name);
         if (balancer.ListenEndPoints.Count == 0)
         {
@@ -322,6 +322,22 @@ public sealed class EtcdFleet : IAsyncDisposable, IBackendControl
         return new FleetInstance(
             name, [.. balancer.ListenEndPoints.Select(endPoint => endPoint.ToString())], statistics.ActiveConnections, statistics.TotalConnections, scheduler.Now);
     }
+
+    /// <summary>What is wrong with <paramref name="options"/> (naming the setting), or null when they can join a fleet.</summary>
+    internal static string? Problem(EtcdFleetOptions options)
+    {
+        try
+        {
+            Validate(options, options.Name ?? DefaultName);
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            return exception.Message.Replace($" (Parameter '{exception.ParamName}')", string.Empty, StringComparison.Ordinal);
+        }
+    }
+
+    private static string DefaultName => $"{Environment.MachineName}-{Environment.ProcessId}";
 
     private static void Validate(EtcdFleetOptions options, string name)
     {

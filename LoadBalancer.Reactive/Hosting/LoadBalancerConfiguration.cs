@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Fleet;
 using Microsoft.Extensions.Configuration;
 
 namespace LoadBalancer.Reactive.Hosting;
@@ -45,6 +46,45 @@ public static class LoadBalancerConfiguration
         var errors = reader.Errors.Count > 0 ? reader.Errors : LoadBalancerOptionsValidator.Validate(options);
         return errors.Count > 0 ? throw new LoadBalancerOptionsException(errors) : options;
     }
+
+    /// <summary>
+    /// Reads how a balancer joins a fleet through etcd (see <see cref="EtcdFleet.JoinAsync"/>) from
+    /// <paramref name="section"/>: <c>Endpoints</c> (<c>"URL,URL"</c> or a list), <c>Prefix</c>, <c>Name</c> and
+    /// <c>LeaseTtl</c> (a duration such as <c>"10s"</c>).
+    /// </summary>
+    /// <example><c>"Etcd": { "Endpoints": "http://10.0.0.9:2379,http://10.0.0.10:2379", "Prefix": "/lb/db" }</c></example>
+    /// <param name="section">The section holding the fleet's settings, such as <c>configuration.GetSection("Etcd")</c>.</param>
+    /// <param name="name">This instance's name when the section does not give one (the balancer's <c>Name</c>, say); null for the default.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="section"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">A setting is missing, malformed or unknown; every problem is listed.</exception>
+    public static EtcdFleetOptions ReadFleet(IConfiguration section, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var reader = new Reader(section is IConfigurationSection named ? named.Path : string.Empty);
+        reader.Known(section, "fleet", s_fleetSettings);
+        var endpoints = section.GetSection("Endpoints") is { Value: { } urls }
+            ? EtcdFleetOptions.ParseEndpoints(urls)
+            : [.. section.GetSection("Endpoints").GetChildren().Select(child => child.Value ?? string.Empty)];
+        var defaults = new EtcdFleetOptions { Endpoints = endpoints };
+        var options = defaults with
+        {
+            Prefix = section["Prefix"] ?? defaults.Prefix,
+            Name = section["Name"] ?? name,
+            LeaseTtl = reader.Duration(section, "LeaseTtl") ?? defaults.LeaseTtl,
+        };
+        if (endpoints.Count == 0)
+        {
+            reader.Errors.Add($"{reader.Path(section, "Endpoints")} must list at least one etcd URL, such as http://127.0.0.1:2379.");
+        }
+        else if (EtcdFleet.Problem(options) is { } problem)
+        {
+            reader.Errors.Add($"{(section is IConfigurationSection path ? path.Path + ": " : string.Empty)}{problem}");
+        }
+
+        return reader.Errors.Count > 0 ? throw new LoadBalancerOptionsException(reader.Errors) : options;
+    }
+
+    private static readonly string[] s_fleetSettings = ["Endpoints", "Prefix", "Name", "LeaseTtl"];
 
     private static readonly string[] s_settings =
     [
@@ -283,7 +323,7 @@ public static class LoadBalancerConfiguration
             return null;
         }
 
-        private TimeSpan? Duration(IConfiguration section, string key)
+        public TimeSpan? Duration(IConfiguration section, string key)
         {
             var text = section[key];
             if (text is null)
@@ -307,7 +347,7 @@ public static class LoadBalancerConfiguration
             return null;
         }
 
-        private string Path(IConfiguration section, string key) =>
+        public string Path(IConfiguration section, string key) =>
             section is IConfigurationSection named ? $"{named.Path}:{key}" : (root.Length > 0 ? $"{root}:{key}" : key);
     }
 }

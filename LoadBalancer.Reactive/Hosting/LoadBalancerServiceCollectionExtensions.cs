@@ -50,6 +50,43 @@ public static partial class LoadBalancerServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Joins the hosted balancer (registered first, with <c>AddTcpLoadBalancer</c>) to a fleet coordinated through etcd,
+    /// configured from <paramref name="configuration"/> (see <see cref="LoadBalancerConfiguration.ReadFleet"/>): once the
+    /// host has started the balancer its members follow the fleet's backends and it registers as a live instance; when
+    /// the host stops, it leaves the fleet first. Inject <see cref="HostedFleet"/> to reach the fleet. Invalid settings
+    /// fail the host's start with every problem listed.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">The fleet's section, such as <c>configuration.GetSection("Etcd")</c>.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddTcpLoadBalancerFleet(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSingleton(provider =>
+        {
+            var name = provider.GetRequiredService<TcpLoadBalancer>().Options.Name;
+            return new HostedFleet(LoadBalancerConfiguration.ReadFleet(configuration, name == new LoadBalancerOptions().Name ? null : name));
+        });
+        services.AddHostedService(provider => new FleetMembership(provider.GetRequiredService<TcpLoadBalancer>(), provider.GetRequiredService<HostedFleet>()));
+        return services;
+    }
+
+    // Started after the balancer's hosted service (hosted services start in order, and stop in reverse).
+    private sealed class FleetMembership(TcpLoadBalancer balancer, HostedFleet hosted) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken) =>
+            hosted.Joined(await Fleet.EtcdFleet.JoinAsync(balancer, hosted.Options, cancellationToken: cancellationToken).ConfigureAwait(false));
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            var fleet = hosted.Fleet;
+            hosted.Joined(null);
+            await fleet.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     private sealed class LoadBalancerHostedService(TcpLoadBalancer balancer) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken) => balancer.StartAsync(cancellationToken);

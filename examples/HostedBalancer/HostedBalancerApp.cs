@@ -23,7 +23,14 @@ internal static class HostedBalancerApp
         var builder = WebApplication.CreateBuilder(options);
         builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
         builder.Services.AddHealthChecks().AddTcpLoadBalancer(tags: [Ready]);
-        builder.Services.AddSingleton(services => new RuntimeApi(services.GetRequiredService<TcpLoadBalancer>()));
+        if (builder.Configuration.GetSection("Etcd").Exists())
+        {
+            // A fleet's instance: its backends come from etcd, and its runtime API's changes go there for every instance.
+            builder.Services.AddTcpLoadBalancerFleet(builder.Configuration.GetSection("Etcd"));
+        }
+
+        builder.Services.AddSingleton(services =>
+            services.GetService<HostedFleet>()?.CreateRuntimeApi() ?? new RuntimeApi(services.GetRequiredService<TcpLoadBalancer>()));
         builder.Services
             .AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("HostedBalancer"))

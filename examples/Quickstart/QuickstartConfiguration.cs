@@ -40,7 +40,6 @@ internal sealed class QuickstartConfiguration
     public static readonly IReadOnlyCollection<string> HostKeys = ["DrainTimeout", "Admin", "Etcd"];
 
     private static readonly string[] s_adminKeys = ["Endpoint", "Token"];
-    private static readonly string[] s_etcdKeys = ["Endpoints", "Prefix"];
 
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
 
@@ -145,27 +144,25 @@ internal sealed class QuickstartConfiguration
     /// <summary>The fleet's settings alone (read before the backends are known, which may come from the fleet); null for none.</summary>
     public EtcdFleetOptions? ReadFleet(List<string> errors) => Fleet(errors);
 
-    // Etcd:Endpoints is "URL[,URL...]" (as --etcd gives it) or a list; the instance's name is the balancer's Name when set.
+    // The fleet's settings, read by the library's reader; the instance's name is the balancer's Name when set.
     private EtcdFleetOptions? Fleet(List<string> errors)
     {
         var etcd = Root.GetSection("Etcd");
-        errors.AddRange(etcd.GetChildren()
-            .Where(child => !s_etcdKeys.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-            .Select(child => $"Etcd:{child.Key} is not a setting; the fleet's settings are {string.Join(", ", s_etcdKeys)}."));
-        var endpoints = etcd.GetSection("Endpoints") is { Value: { } urls } ? EtcdFleetOptions.ParseEndpoints(urls)
-            : [.. etcd.GetSection("Endpoints").GetChildren().Select(child => child.Value ?? string.Empty)];
-        if (endpoints.Count == 0)
+        if (!etcd.GetChildren().Any())
         {
-            if (etcd["Prefix"] is not null)
-            {
-                errors.Add("Etcd:Prefix is set but Etcd:Endpoints is not; give the etcd URLs (--etcd URL[,URL...]).");
-            }
-
             return null;
         }
 
-        var name = Root["Name"] is { Length: > 0 } named && named != new LoadBalancerOptions().Name ? named : null;
-        return new EtcdFleetOptions { Endpoints = endpoints, Prefix = etcd["Prefix"] ?? "/loadbalancer", Name = name };
+        try
+        {
+            var name = Root["Name"] is { Length: > 0 } named && named != new LoadBalancerOptions().Name ? named : null;
+            return LoadBalancerConfiguration.ReadFleet(etcd, name);
+        }
+        catch (LoadBalancerOptionsException exception)
+        {
+            errors.AddRange(exception.Errors);
+            return null;
+        }
     }
 
     private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
