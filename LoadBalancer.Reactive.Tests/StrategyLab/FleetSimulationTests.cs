@@ -6,8 +6,9 @@ namespace LoadBalancer.Reactive.Tests.StrategyLab;
 [Trait(TestCategories.Name, TestCategories.VirtualTime)]
 public class FleetSimulationTests
 {
-    // Five backends, so one leaving should move a fifth of the flows.
-    private static readonly LabOptions s_fleet = new() { Fleet = 3, Churn = 4, Backends = 5, Clients = 2_000 };
+    // Five backends, so one leaving should move a fifth of the flows; enough clients that a backend's share of them
+    // is within half a percent of a fifth.
+    private static readonly LabOptions s_fleet = new() { Fleet = 3, Churn = 4, Backends = 5, Clients = 10_000 };
 
     [Theory]
     [InlineData("maglev")]
@@ -40,9 +41,12 @@ public class FleetSimulationTests
         foreach (var change in result.Changes)
         {
             Assert.True(change.Moved <= change.Ideal + 0.02, $"{change.Change}: moved {change.Moved:P1}, ideal {change.Ideal:P1}");
+            Assert.True(change.Moved - change.OwnShare < 0.01, $"{change.Change}: moved {change.Moved:P1}, its own share {change.OwnShare:P1}");
         }
 
         // The departed or drained backend's clients spread over the 4 others (a quarter each, ideally), not onto one.
+        // A drain is less even than a leave (with 200,000 clients: 18.7% to 28.7%): Maglev keeps a drained backend's
+        // entries and probes past them to the next entry, and neighbouring entries are not quite independent.
         Assert.All(result.Changes.Where(c => c.Change.Removes), change =>
             Assert.True(change.MostReceived.Share < 0.35 && change.LeastReceived > 0.15, change.ToString()));
 
