@@ -87,6 +87,15 @@ public class FleetSimulationTests
     }
 
     [Fact]
+    public void Parse_ChurnWithOneBackend_IsRefused()
+    {
+        var (options, errors) = LabOptions.Parse(["--fleet", "2", "--backends", "1", "--slow", "0", "--failing", "0"]);
+
+        Assert.Null(options);
+        Assert.Equal(["--churn 4 needs at least 2 --backends, so one is left when another leaves."], errors);
+    }
+
+    [Fact]
     public void Format_PrintsOneRowPerChangeForEachStrategy()
     {
         var options = s_fleet with { Strategies = ["maglev", "round-robin"] };

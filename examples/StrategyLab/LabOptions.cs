@@ -131,6 +131,11 @@ internal sealed record LabOptions
             errors.Add($"--slow {options.Slow} and --failing {options.Failing} add up to more than --backends {options.Backends}.");
         }
 
+        if (options.Fleet > 0 && options.Churn > 0 && options.Backends < 2)
+        {
+            errors.Add($"--churn {options.Churn} needs at least 2 --backends, so one is left when another leaves.");
+        }
+
         return errors.Count == 0 ? (options, errors) : (null, errors);
     }
 
