@@ -45,6 +45,11 @@ internal sealed record LabOptions
           --clients N              distinct client addresses, for the hashing strategies (default 10000)
           --strategies LIST        comma-separated names, or all (default all)
           --seed N                 seeds the workload and the strategies (default 1)
+          --fleet N                fleet mode: N instances, each with its own fold, behind ECMP; prints,
+                                   per strategy, how many clients all instances agree on and the share
+                                   of flows each membership change moves against the ideal 1/M
+          --churn K                fleet mode: K membership changes, applied to every instance: a backend
+                                   leaves and joins back, another is drained and enabled... (default 4)
           -h, --help               show this help
         """;
 
@@ -71,6 +76,12 @@ internal sealed record LabOptions
     public IReadOnlyList<string> Strategies { get; init; } = LoadBalancingStrategies.All;
 
     public int Seed { get; init; } = 1;
+
+    /// <summary>Instances of a simulated fleet; 0 (the default) runs the single-balancer workload instead.</summary>
+    public int Fleet { get; init; }
+
+    /// <summary>Membership changes applied to every instance of the fleet.</summary>
+    public int Churn { get; init; } = 4;
 
     public bool ShowHelp { get; init; }
 
@@ -109,6 +120,8 @@ internal sealed record LabOptions
                 "--clients" => options with { Clients = Count(name, value, 1, errors) },
                 "--strategies" => options with { Strategies = StrategyList(value, errors) },
                 "--seed" => options with { Seed = Count(name, value, 0, errors) },
+                "--fleet" => options with { Fleet = Count(name, value, 1, errors) },
+                "--churn" => options with { Churn = Count(name, value, 0, errors) },
                 _ => Unknown(options, name, errors),
             };
         }
@@ -116,6 +129,11 @@ internal sealed record LabOptions
         if (options.Slow + options.Failing > options.Backends)
         {
             errors.Add($"--slow {options.Slow} and --failing {options.Failing} add up to more than --backends {options.Backends}.");
+        }
+
+        if (options.Fleet > 0 && options.Churn > 0 && options.Backends < 2)
+        {
+            errors.Add($"--churn {options.Churn} needs at least 2 --backends, so one is left when another leaves.");
         }
 
         return errors.Count == 0 ? (options, errors) : (null, errors);

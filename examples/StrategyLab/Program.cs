@@ -16,6 +16,12 @@ if (options.ShowHelp)
     return 0;
 }
 
+if (options.Fleet > 0)
+{
+    Console.Write(FleetReport.Format(options, FleetReport.RunAll(options)));
+    return 0;
+}
+
 var simulation = new Simulation(options);
 var results = new List<StrategyResult>();
 foreach (var strategy in options.Strategies)
