@@ -282,15 +282,15 @@ cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
   for name in $TARGETS; do
     label=$name; [ "$name" = ours ] && label="LoadBalancer.Reactive"; [ "$name" = direct ] && label="direct to a backend (the limit)"
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" \
-      "$(cell "${KA[$name]}" "${KA[haproxy]}")" \
-      "$(cell "${P50[$name]}" "${P50[haproxy]}")" \
-      "$(cell "${P99[$name]}" "${P99[haproxy]}")" \
-      "$(cell "${KA_CPU[$name]}" "${KA_CPU[haproxy]}")" \
-      "$(cell "${NEW[$name]}" "${NEW[haproxy]}")" \
-      "$(cell "${NEW_CPU[$name]}" "${NEW_CPU[haproxy]}")" \
-      "$(cell "${UP[$name]}" "${UP[haproxy]}")" \
-      "$(cell "${DOWN[$name]}" "${DOWN[haproxy]}")" \
-      "$(cell "${MEM[$name]}" "${MEM[haproxy]}")"
+      "$(cell "${KA[$name]}" "${KA[haproxy]:-}")" \
+      "$(cell "${P50[$name]}" "${P50[haproxy]:-}")" \
+      "$(cell "${P99[$name]}" "${P99[haproxy]:-}")" \
+      "$(cell "${KA_CPU[$name]}" "${KA_CPU[haproxy]:-}")" \
+      "$(cell "${NEW[$name]}" "${NEW[haproxy]:-}")" \
+      "$(cell "${NEW_CPU[$name]}" "${NEW_CPU[haproxy]:-}")" \
+      "$(cell "${UP[$name]}" "${UP[haproxy]:-}")" \
+      "$(cell "${DOWN[$name]}" "${DOWN[haproxy]:-}")" \
+      "$(cell "${MEM[$name]}" "${MEM[haproxy]:-}")"
   done
   echo
   echo "| target | start to first relayed request, ms | p99 over the first 10 s from start, ms | warmed p99, ms | cold / warmed p99 | MiB resident after the load phases | MiB with $IDLE idle connections held | MiB 3 s after they close |"
