@@ -154,9 +154,8 @@ internal static class BalancerReducer
         var tried = live.Tried.Add(live.Backend);
         if (live.Attempt < policy.MaxConnectAttempts)
         {
-            var retryView = next.Backends
-                .Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) || !ServerNameRouter.InPool(b, live.Pool) ? b with { Excluded = true } : b)
-                .ToImmutableArray();
+            var retryView = BackendList.From(next.Backends
+                .Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) || !ServerNameRouter.InPool(b, live.Pool) ? b with { Excluded = true } : b));
             var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
             if (retry >= 0)
             {
@@ -314,7 +313,7 @@ internal static class BalancerReducer
     }
 
     private static int Pick(
-        BalancerState state, ImmutableArray<BackendSnapshot> view, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
+        BalancerState state, BackendList view, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
     {
         var context = new BalancingContext(view, connectionId, client, state.Decisions, state.MembershipVersion, policy.Random);
         int index;
@@ -333,6 +332,6 @@ internal static class BalancerReducer
     }
 
     // Panic mode: every weighted backend counts as healthy and not ejected.
-    private static ImmutableArray<BackendSnapshot> PanicView(ImmutableArray<BackendSnapshot> backends) =>
-        [.. backends.Select(backend => backend with { Healthy = true, Ejected = false })];
+    private static BackendList PanicView(BackendList backends) =>
+        BackendList.From(backends.Select(backend => backend with { Healthy = true, Ejected = false }));
 }

@@ -20,8 +20,11 @@ var simulation = new Simulation(options);
 var results = new List<StrategyResult>();
 foreach (var strategy in options.Strategies)
 {
+    var allocated = GC.GetAllocatedBytesForCurrentThread();
     results.Add(simulation.Run(strategy));
-    Console.Error.WriteLine($"{strategy}: {results[^1].Wall.TotalSeconds:0.00} s");
+    allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+    Console.Error.WriteLine(
+        $"{strategy}: {results[^1].Wall.TotalSeconds:0.00} s, {allocated / (double)options.Connections:N0} bytes allocated per connection");
 }
 
 Console.WriteLine();

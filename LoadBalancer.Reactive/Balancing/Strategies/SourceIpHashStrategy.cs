@@ -9,30 +9,13 @@ internal sealed class SourceIpHashStrategy : ILoadBalancingStrategy
 {
     public int Pick(in BalancingContext context)
     {
-        var backends = context.Backends;
-        var available = 0;
-        foreach (var backend in backends)
-        {
-            if (backend.Available)
-            {
-                available++;
-            }
-        }
-
-        if (available == 0)
+        var backends = context.List;
+        if (backends.AvailableCount == 0)
         {
             return BalancingContext.None;
         }
 
-        var slot = (long)(StableHash.ClientKey(context) % (ulong)available);
-        for (var index = 0; index < backends.Length; index++)
-        {
-            if (backends[index].Available && slot-- == 0)
-            {
-                return index;
-            }
-        }
-
-        return BalancingContext.None;
+        // The hash picks the n-th available backend in list order, found on the tree in O(log n).
+        return backends.NthAvailable((int)(StableHash.ClientKey(context) % (ulong)backends.AvailableCount));
     }
 }

@@ -1,0 +1,381 @@
+using System.Collections;
+using System.Collections.Immutable;
+using LoadBalancer.Reactive.Balancing.Strategies;
+
+namespace LoadBalancer.Reactive.Balancing;
+
+/// <summary>
+/// The backends in configuration order, as a persistent balanced tree of small chunks: replacing one backend
+/// copies one chunk and the nodes above it (O(log n)), and every node keeps what the built-in strategies
+/// pick by over its part of the list (how many are available, their total weight, the least loaded), so a
+/// pick is O(log n) too. Immutable; versions share every untouched node.
+/// </summary>
+/// <remarks>
+/// Up to <see cref="ChunkSize"/> backends are one chunk, so a small pool is one array, as before. Joining and
+/// leaving rebuild the tree (O(n)), as they rebuild the address index.
+/// </remarks>
+internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
+{
+    /// <summary>Backends per leaf: a leaf is copied and scanned whole, a tree above it is walked.</summary>
+    internal const int ChunkSize = 16;
+
+    private readonly BackendSnapshot[]? _chunk;
+    private readonly BackendList? _left;
+    private readonly BackendList? _right;
+
+    // The backends as one array, made once per version for whoever needs them all (custom strategies, views).
+    private ImmutableArray<BackendSnapshot> _array;
+
+    private BackendList(BackendSnapshot[] chunk)
+    {
+        _chunk = chunk;
+        Count = chunk.Length;
+        foreach (var backend in chunk)
+        {
+            if (backend.Available)
+            {
+                AvailableCount++;
+                AvailableWeight += backend.EffectiveWeight;
+                LeastConnections = Lesser<LeastConnectionsStrategy>(LeastConnections, backend);
+                LeastWeighted = Lesser<WeightedLeastConnectionsStrategy>(LeastWeighted, backend);
+            }
+        }
+    }
+
+    private BackendList(BackendList left, BackendList right)
+    {
+        _left = left;
+        _right = right;
+        Count = left.Count + right.Count;
+        AvailableCount = left.AvailableCount + right.AvailableCount;
+        AvailableWeight = left.AvailableWeight + right.AvailableWeight;
+        LeastConnections = Lesser<LeastConnectionsStrategy>(left.LeastConnections, right.LeastConnections);
+        LeastWeighted = Lesser<WeightedLeastConnectionsStrategy>(left.LeastWeighted, right.LeastWeighted);
+    }
+
+    /// <summary>No backends.</summary>
+    public static BackendList Empty { get; } = new([]);
+
+    /// <summary>How many backends there are.</summary>
+    public int Count { get; }
+
+    /// <summary>How many backends there are (as an array's <c>Length</c>).</summary>
+    public int Length => Count;
+
+    /// <summary>How many are <see cref="BackendSnapshot.Available"/>.</summary>
+    public int AvailableCount { get; }
+
+    /// <summary>The sum of the available backends' <see cref="BackendSnapshot.EffectiveWeight"/>.</summary>
+    public long AvailableWeight { get; }
+
+    /// <summary>An available backend no other is less loaded than by least connections; null when none is available.</summary>
+    public BackendSnapshot? LeastConnections { get; }
+
+    /// <summary>An available backend no other is less loaded than by weighted least connections; null when none is available.</summary>
+    public BackendSnapshot? LeastWeighted { get; }
+
+    public BackendSnapshot this[int index]
+    {
+        get
+        {
+            var node = this;
+            while (node._chunk is null)
+            {
+                if (index < node._left!.Count)
+                {
+                    node = node._left;
+                }
+                else
+                {
+                    index -= node._left.Count;
+                    node = node._right!;
+                }
+            }
+
+            return node._chunk[index];
+        }
+    }
+
+    /// <summary>A list of <paramref name="backends"/>, in their order.</summary>
+    public static BackendList From(ReadOnlySpan<BackendSnapshot> backends) =>
+        backends.Length <= ChunkSize
+            ? new BackendList(backends.ToArray())
+            : new BackendList(From(backends[..(backends.Length / 2)]), From(backends[(backends.Length / 2)..]));
+
+    /// <summary>A list of <paramref name="backends"/>, in their order.</summary>
+    public static BackendList From(ImmutableArray<BackendSnapshot> backends) => backends.IsDefault ? Empty : From(backends.AsSpan());
+
+    /// <summary>A list of <paramref name="backends"/>, in their order.</summary>
+    public static BackendList From(IEnumerable<BackendSnapshot> backends) => From(backends.ToArray().AsSpan());
+
+    /// <summary>The list with the backend at <paramref name="index"/> replaced: O(log n).</summary>
+    public BackendList SetItem(int index, BackendSnapshot backend)
+    {
+        if (_chunk is not null)
+        {
+            var chunk = (BackendSnapshot[])_chunk.Clone();
+            chunk[index] = backend;
+            return new BackendList(chunk);
+        }
+
+        return index < _left!.Count
+            ? new BackendList(_left.SetItem(index, backend), _right!)
+            : new BackendList(_left, _right!.SetItem(index - _left.Count, backend));
+    }
+
+    /// <summary>The list with <paramref name="backend"/> added at the end (rebuilt: O(n)).</summary>
+    public BackendList Add(BackendSnapshot backend) => From(ToImmutableArray().Add(backend));
+
+    /// <summary>The list without the backend at <paramref name="index"/> (rebuilt: O(n)).</summary>
+    public BackendList RemoveAt(int index) => From(ToImmutableArray().RemoveAt(index));
+
+    /// <summary>The backends as an array, made once per version (O(n) the first time).</summary>
+    public ImmutableArray<BackendSnapshot> ToImmutableArray()
+    {
+        if (_array.IsDefault)
+        {
+            if (_chunk is not null)
+            {
+                _array = ImmutableArray.Create(_chunk);
+            }
+            else
+            {
+                var all = new BackendSnapshot[Count];
+                CopyTo(all, 0);
+                _array = ImmutableArray.Create(all);
+            }
+        }
+
+        return _array;
+    }
+
+    /// <summary>The index of the <paramref name="nth"/> available backend (counting from 0), or -1.</summary>
+    public int NthAvailable(int nth)
+    {
+        if (nth < 0 || nth >= AvailableCount)
+        {
+            return BalancingContext.None;
+        }
+
+        var node = this;
+        var offset = 0;
+        while (node._chunk is null)
+        {
+            if (nth < node._left!.AvailableCount)
+            {
+                node = node._left;
+            }
+            else
+            {
+                nth -= node._left.AvailableCount;
+                offset += node._left.Count;
+                node = node._right!;
+            }
+        }
+
+        for (var i = 0; i < node._chunk.Length; i++)
+        {
+            if (node._chunk[i].Available && nth-- == 0)
+            {
+                return offset + i;
+            }
+        }
+
+        return BalancingContext.None;
+    }
+
+    /// <summary>The first available backend at or after <paramref name="start"/>, or -1.</summary>
+    public int FirstAvailableFrom(int start) => FirstFrom(start, new AvailableSearch());
+
+    /// <summary>
+    /// The first available backend at or after <paramref name="start"/> that is as little loaded (by
+    /// <typeparamref name="TComparer"/>) as <paramref name="least"/>, the least loaded of all; or -1.
+    /// </summary>
+    public int FirstAsLeastFrom<TComparer>(int start, BackendSnapshot least)
+        where TComparer : ILoadComparer =>
+        FirstFrom(start, new LeastSearch<TComparer>(least));
+
+    /// <summary>The total <see cref="BackendSnapshot.EffectiveWeight"/> of the available backends before <paramref name="index"/>.</summary>
+    public long AvailableWeightBefore(int index)
+    {
+        long weight = 0;
+        var node = this;
+        while (node._chunk is null)
+        {
+            if (index < node._left!.Count)
+            {
+                node = node._left;
+            }
+            else
+            {
+                weight += node._left.AvailableWeight;
+                index -= node._left.Count;
+                node = node._right!;
+            }
+        }
+
+        for (var i = 0; i < index && i < node._chunk.Length; i++)
+        {
+            weight += node._chunk[i].Available ? node._chunk[i].EffectiveWeight : 0;
+        }
+
+        return weight;
+    }
+
+    /// <summary>
+    /// The available backend where the running total of available weights, in order, first exceeds
+    /// <paramref name="ticket"/> (0 ≤ ticket &lt; <see cref="AvailableWeight"/>); -1 past the end.
+    /// </summary>
+    public int FindByWeight(long ticket)
+    {
+        if (ticket < 0 || ticket >= AvailableWeight)
+        {
+            return BalancingContext.None;
+        }
+
+        var node = this;
+        var offset = 0;
+        while (node._chunk is null)
+        {
+            if (ticket < node._left!.AvailableWeight)
+            {
+                node = node._left;
+            }
+            else
+            {
+                ticket -= node._left.AvailableWeight;
+                offset += node._left.Count;
+                node = node._right!;
+            }
+        }
+
+        for (var i = 0; i < node._chunk.Length; i++)
+        {
+            if (node._chunk[i].Available)
+            {
+                ticket -= node._chunk[i].EffectiveWeight;
+                if (ticket < 0)
+                {
+                    return offset + i;
+                }
+            }
+        }
+
+        return BalancingContext.None;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="changed"/> with the index of every backend that is not the same object in
+    /// <paramref name="other"/>, walking only the parts the two versions do not share: O(k log n) for k changes
+    /// between versions of one list. Both must have the same count.
+    /// </summary>
+    public void ForEachChanged(BackendList other, Action<int> changed) => ForEachChanged(other, changed, 0);
+
+    public IEnumerator<BackendSnapshot> GetEnumerator()
+    {
+        var array = ToImmutableArray();
+        for (var i = 0; i < array.Length; i++)
+        {
+            yield return array[i];
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private static BackendSnapshot? Lesser<TComparer>(BackendSnapshot? first, BackendSnapshot? second)
+        where TComparer : ILoadComparer =>
+        first is null ? second : second is null ? first : TComparer.LessLoaded(second, first) ? second : first;
+
+    private void ForEachChanged(BackendList other, Action<int> changed, int offset)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return;
+        }
+
+        if (_chunk is null && other._chunk is null && _left!.Count == other._left!.Count)
+        {
+            _left.ForEachChanged(other._left, changed, offset);
+            _right!.ForEachChanged(other._right!, changed, offset + _left.Count);
+            return;
+        }
+
+        for (var i = 0; i < Count; i++)
+        {
+            if (!ReferenceEquals(this[i], other[i]))
+            {
+                changed(offset + i);
+            }
+        }
+    }
+
+    private void CopyTo(BackendSnapshot[] target, int offset)
+    {
+        if (_chunk is not null)
+        {
+            _chunk.CopyTo(target, offset);
+            return;
+        }
+
+        _left!.CopyTo(target, offset);
+        _right!.CopyTo(target, offset + _left.Count);
+    }
+
+    // The first index at or after start whose backend the search accepts, visiting only subtrees that may hold one.
+    private int FirstFrom<TSearch>(int start, TSearch search)
+        where TSearch : struct, ISearch
+    {
+        if (start >= Count || !search.MayContain(this))
+        {
+            return BalancingContext.None;
+        }
+
+        if (_chunk is not null)
+        {
+            for (var i = Math.Max(start, 0); i < _chunk.Length; i++)
+            {
+                if (search.Accepts(_chunk[i]))
+                {
+                    return i;
+                }
+            }
+
+            return BalancingContext.None;
+        }
+
+        if (start < _left!.Count)
+        {
+            var found = _left.FirstFrom(start, search);
+            if (found >= 0)
+            {
+                return found;
+            }
+        }
+
+        var right = _right!.FirstFrom(Math.Max(start - _left.Count, 0), search);
+        return right < 0 ? BalancingContext.None : _left.Count + right;
+    }
+
+    private interface ISearch
+    {
+        bool MayContain(BackendList node);
+
+        bool Accepts(BackendSnapshot backend);
+    }
+
+    private readonly struct AvailableSearch : ISearch
+    {
+        public bool MayContain(BackendList node) => node.AvailableCount > 0;
+
+        public bool Accepts(BackendSnapshot backend) => backend.Available;
+    }
+
+    // A backend is as little loaded as the least when the least is not strictly less loaded than it.
+    private readonly struct LeastSearch<TComparer>(BackendSnapshot least) : ISearch
+        where TComparer : ILoadComparer
+    {
+        public bool MayContain(BackendList node) => TComparer.LeastIn(node) is { } candidate && !TComparer.LessLoaded(least, candidate);
+
+        public bool Accepts(BackendSnapshot backend) => backend.Available && !TComparer.LessLoaded(least, backend);
+    }
+}
