@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace LoadBalancer.Reactive.Balancing;
@@ -14,21 +15,13 @@ namespace LoadBalancer.Reactive.Balancing;
 /// Up to <see cref="ChunkSize"/> backends are one chunk, so a small pool is one array, as before. Joining and
 /// leaving rebuild the tree (O(n)), as they rebuild the address index.
 /// </remarks>
-internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
+internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
 {
     /// <summary>Backends per leaf: a leaf is copied and scanned whole, a tree above it is walked.</summary>
     internal const int ChunkSize = 16;
 
-    private readonly BackendSnapshot[]? _chunk;
-    private readonly BackendList? _left;
-    private readonly BackendList? _right;
-
-    // The backends as one array, made once per version for whoever needs them all (custom strategies, views).
-    private ImmutableArray<BackendSnapshot> _array;
-
     private BackendList(BackendSnapshot[] chunk)
     {
-        _chunk = chunk;
         Count = chunk.Length;
         foreach (var backend in chunk)
         {
@@ -44,8 +37,6 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
 
     private BackendList(BackendList left, BackendList right)
     {
-        _left = left;
-        _right = right;
         Count = left.Count + right.Count;
         AvailableCount = left.AvailableCount + right.AvailableCount;
         AvailableWeight = left.AvailableWeight + right.AvailableWeight;
@@ -54,7 +45,7 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
     }
 
     /// <summary>No backends.</summary>
-    public static BackendList Empty { get; } = new([]);
+    public static BackendList Empty { get; } = new Chunk([]);
 
     /// <summary>How many backends there are.</summary>
     public int Count { get; }
@@ -74,33 +65,40 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
     /// <summary>An available backend no other is less loaded than by weighted least connections; null when none is available.</summary>
     public BackendSnapshot? LeastWeighted { get; }
 
+    // The parts of a node: a leaf has items, a branch two halves.
+    private BackendSnapshot[]? LeafItems => (this as Chunk)?.Items;
+
+    private BackendList? LeftHalf => (this as Branch)?.Left;
+
+    private BackendList? RightHalf => (this as Branch)?.Right;
+
     public BackendSnapshot this[int index]
     {
         get
         {
             var node = this;
-            while (node._chunk is null)
+            while (node.LeafItems is null)
             {
-                if (index < node._left!.Count)
+                if (index < node.LeftHalf!.Count)
                 {
-                    node = node._left;
+                    node = node.LeftHalf;
                 }
                 else
                 {
-                    index -= node._left.Count;
-                    node = node._right!;
+                    index -= node.LeftHalf.Count;
+                    node = node.RightHalf!;
                 }
             }
 
-            return node._chunk[index];
+            return node.LeafItems[index];
         }
     }
 
     /// <summary>A list of <paramref name="backends"/>, in their order.</summary>
     public static BackendList From(ReadOnlySpan<BackendSnapshot> backends) =>
         backends.Length <= ChunkSize
-            ? new BackendList(backends.ToArray())
-            : new BackendList(From(backends[..(backends.Length / 2)]), From(backends[(backends.Length / 2)..]));
+            ? new Chunk(backends.ToArray())
+            : new Branch(From(backends[..(backends.Length / 2)]), From(backends[(backends.Length / 2)..]));
 
     /// <summary>A list of <paramref name="backends"/>, in their order.</summary>
     public static BackendList From(ImmutableArray<BackendSnapshot> backends) => backends.IsDefault ? Empty : From(backends.AsSpan());
@@ -111,16 +109,16 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
     /// <summary>The list with the backend at <paramref name="index"/> replaced: O(log n).</summary>
     public BackendList SetItem(int index, BackendSnapshot backend)
     {
-        if (_chunk is not null)
+        if (LeafItems is not null)
         {
-            var chunk = (BackendSnapshot[])_chunk.Clone();
+            var chunk = (BackendSnapshot[])LeafItems.Clone();
             chunk[index] = backend;
-            return new BackendList(chunk);
+            return new Chunk(chunk);
         }
 
-        return index < _left!.Count
-            ? new BackendList(_left.SetItem(index, backend), _right!)
-            : new BackendList(_left, _right!.SetItem(index - _left.Count, backend));
+        return index < LeftHalf!.Count
+            ? new Branch(LeftHalf.SetItem(index, backend), RightHalf!)
+            : new Branch(LeftHalf, RightHalf!.SetItem(index - LeftHalf.Count, backend));
     }
 
     /// <summary>The list with <paramref name="backend"/> added at the end (rebuilt: O(n)).</summary>
@@ -132,21 +130,21 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
     /// <summary>The backends as an array, made once per version (O(n) the first time).</summary>
     public ImmutableArray<BackendSnapshot> ToImmutableArray()
     {
-        if (_array.IsDefault)
+        // A chunk is never written after it is made, so it can be handed out as it is.
+        if (this is Chunk chunk)
         {
-            if (_chunk is not null)
-            {
-                _array = ImmutableArray.Create(_chunk);
-            }
-            else
-            {
-                var all = new BackendSnapshot[Count];
-                CopyTo(all, 0);
-                _array = ImmutableArray.Create(all);
-            }
+            return ImmutableCollectionsMarshal.AsImmutableArray(chunk.Items);
         }
 
-        return _array;
+        var branch = (Branch)this;
+        if (branch.All.IsDefault)
+        {
+            var all = new BackendSnapshot[Count];
+            CopyTo(all, 0);
+            branch.All = ImmutableCollectionsMarshal.AsImmutableArray(all);
+        }
+
+        return branch.All;
     }
 
     /// <summary>The index of the <paramref name="nth"/> available backend (counting from 0), or -1.</summary>
@@ -159,23 +157,23 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
 
         var node = this;
         var offset = 0;
-        while (node._chunk is null)
+        while (node.LeafItems is null)
         {
-            if (nth < node._left!.AvailableCount)
+            if (nth < node.LeftHalf!.AvailableCount)
             {
-                node = node._left;
+                node = node.LeftHalf;
             }
             else
             {
-                nth -= node._left.AvailableCount;
-                offset += node._left.Count;
-                node = node._right!;
+                nth -= node.LeftHalf.AvailableCount;
+                offset += node.LeftHalf.Count;
+                node = node.RightHalf!;
             }
         }
 
-        for (var i = 0; i < node._chunk.Length; i++)
+        for (var i = 0; i < node.LeafItems.Length; i++)
         {
-            if (node._chunk[i].Available && nth-- == 0)
+            if (node.LeafItems[i].Available && nth-- == 0)
             {
                 return offset + i;
             }
@@ -200,23 +198,23 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
     {
         long weight = 0;
         var node = this;
-        while (node._chunk is null)
+        while (node.LeafItems is null)
         {
-            if (index < node._left!.Count)
+            if (index < node.LeftHalf!.Count)
             {
-                node = node._left;
+                node = node.LeftHalf;
             }
             else
             {
-                weight += node._left.AvailableWeight;
-                index -= node._left.Count;
-                node = node._right!;
+                weight += node.LeftHalf.AvailableWeight;
+                index -= node.LeftHalf.Count;
+                node = node.RightHalf!;
             }
         }
 
-        for (var i = 0; i < index && i < node._chunk.Length; i++)
+        for (var i = 0; i < index && i < node.LeafItems.Length; i++)
         {
-            weight += node._chunk[i].Available ? node._chunk[i].EffectiveWeight : 0;
+            weight += node.LeafItems[i].Available ? node.LeafItems[i].EffectiveWeight : 0;
         }
 
         return weight;
@@ -235,25 +233,25 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
 
         var node = this;
         var offset = 0;
-        while (node._chunk is null)
+        while (node.LeafItems is null)
         {
-            if (ticket < node._left!.AvailableWeight)
+            if (ticket < node.LeftHalf!.AvailableWeight)
             {
-                node = node._left;
+                node = node.LeftHalf;
             }
             else
             {
-                ticket -= node._left.AvailableWeight;
-                offset += node._left.Count;
-                node = node._right!;
+                ticket -= node.LeftHalf.AvailableWeight;
+                offset += node.LeftHalf.Count;
+                node = node.RightHalf!;
             }
         }
 
-        for (var i = 0; i < node._chunk.Length; i++)
+        for (var i = 0; i < node.LeafItems.Length; i++)
         {
-            if (node._chunk[i].Available)
+            if (node.LeafItems[i].Available)
             {
-                ticket -= node._chunk[i].EffectiveWeight;
+                ticket -= node.LeafItems[i].EffectiveWeight;
                 if (ticket < 0)
                 {
                     return offset + i;
@@ -293,10 +291,10 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
             return;
         }
 
-        if (_chunk is null && other._chunk is null && _left!.Count == other._left!.Count)
+        if (LeafItems is null && other.LeafItems is null && LeftHalf!.Count == other.LeftHalf!.Count)
         {
-            _left.ForEachChanged(other._left, changed, offset);
-            _right!.ForEachChanged(other._right!, changed, offset + _left.Count);
+            LeftHalf.ForEachChanged(other.LeftHalf, changed, offset);
+            RightHalf!.ForEachChanged(other.RightHalf!, changed, offset + LeftHalf.Count);
             return;
         }
 
@@ -311,14 +309,14 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
 
     private void CopyTo(BackendSnapshot[] target, int offset)
     {
-        if (_chunk is not null)
+        if (LeafItems is not null)
         {
-            _chunk.CopyTo(target, offset);
+            LeafItems.CopyTo(target, offset);
             return;
         }
 
-        _left!.CopyTo(target, offset);
-        _right!.CopyTo(target, offset + _left.Count);
+        LeftHalf!.CopyTo(target, offset);
+        RightHalf!.CopyTo(target, offset + LeftHalf.Count);
     }
 
     // The first index at or after start whose backend the search accepts, visiting only subtrees that may hold one.
@@ -330,11 +328,11 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
             return BalancingContext.None;
         }
 
-        if (_chunk is not null)
+        if (LeafItems is not null)
         {
-            for (var i = Math.Max(start, 0); i < _chunk.Length; i++)
+            for (var i = Math.Max(start, 0); i < LeafItems.Length; i++)
             {
-                if (search.Accepts(_chunk[i]))
+                if (search.Accepts(LeafItems[i]))
                 {
                     return i;
                 }
@@ -343,17 +341,33 @@ internal sealed class BackendList : IReadOnlyList<BackendSnapshot>
             return BalancingContext.None;
         }
 
-        if (start < _left!.Count)
+        if (start < LeftHalf!.Count)
         {
-            var found = _left.FirstFrom(start, search);
+            var found = LeftHalf.FirstFrom(start, search);
             if (found >= 0)
             {
                 return found;
             }
         }
 
-        var right = _right!.FirstFrom(Math.Max(start - _left.Count, 0), search);
-        return right < 0 ? BalancingContext.None : _left.Count + right;
+        var right = RightHalf!.FirstFrom(Math.Max(start - LeftHalf.Count, 0), search);
+        return right < 0 ? BalancingContext.None : LeftHalf.Count + right;
+    }
+
+    // A leaf: up to ChunkSize backends in one array.
+    private sealed class Chunk(BackendSnapshot[] items) : BackendList(items)
+    {
+        public BackendSnapshot[] Items { get; } = items;
+    }
+
+    // Two halves, and the whole as one array once someone asked for it.
+    private sealed class Branch(BackendList left, BackendList right) : BackendList(left, right)
+    {
+        public BackendList Left { get; } = left;
+
+        public BackendList Right { get; } = right;
+
+        public ImmutableArray<BackendSnapshot> All { get; set; }
     }
 
     private interface ISearch
