@@ -154,8 +154,14 @@ internal static class BalancerReducer
         var tried = live.Tried.Add(live.Backend);
         if (live.Attempt < policy.MaxConnectAttempts)
         {
-            var retryView = BackendList.From(next.Backends
-                .Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) || !ServerNameRouter.InPool(b, live.Pool) ? b with { Excluded = true } : b));
+            // The backends tried are marked one by one (O(log n) each), not by copying every backend.
+            var retryView = ServerNameRouter.Restrict(next.Backends, live.Pool);
+            foreach (var address in tried)
+            {
+                var at = next.IndexOf(address);
+                retryView = at < 0 ? retryView : retryView.SetItem(at, retryView[at] with { Excluded = true });
+            }
+
             var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
             if (retry >= 0)
             {
