@@ -65,32 +65,25 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     /// <summary>An available backend no other is less loaded than by weighted least connections; null when none is available.</summary>
     public BackendSnapshot? LeastWeighted { get; }
 
-    // The parts of a node: a leaf has items, a branch two halves.
-    private BackendSnapshot[]? LeafItems => (this as Chunk)?.Items;
-
-    private BackendList? LeftHalf => (this as Branch)?.Left;
-
-    private BackendList? RightHalf => (this as Branch)?.Right;
-
     public BackendSnapshot this[int index]
     {
         get
         {
             var node = this;
-            while (node.LeafItems is null)
+            while (node is Branch branch)
             {
-                if (index < node.LeftHalf!.Count)
+                if (index < branch.Left.Count)
                 {
-                    node = node.LeftHalf;
+                    node = branch.Left;
                 }
                 else
                 {
-                    index -= node.LeftHalf.Count;
-                    node = node.RightHalf!;
+                    index -= branch.Left.Count;
+                    node = branch.Right;
                 }
             }
 
-            return node.LeafItems[index];
+            return ((Chunk)node).Items[index];
         }
     }
 
@@ -109,16 +102,16 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     /// <summary>The list with the backend at <paramref name="index"/> replaced: O(log n).</summary>
     public BackendList SetItem(int index, BackendSnapshot backend)
     {
-        if (LeafItems is not null)
+        if (this is Branch branch)
         {
-            var chunk = (BackendSnapshot[])LeafItems.Clone();
-            chunk[index] = backend;
-            return new Chunk(chunk);
+            return index < branch.Left.Count
+                ? new Branch(branch.Left.SetItem(index, backend), branch.Right)
+                : new Branch(branch.Left, branch.Right.SetItem(index - branch.Left.Count, backend));
         }
 
-        return index < LeftHalf!.Count
-            ? new Branch(LeftHalf.SetItem(index, backend), RightHalf!)
-            : new Branch(LeftHalf, RightHalf!.SetItem(index - LeftHalf.Count, backend));
+        var chunk = (BackendSnapshot[])((Chunk)this).Items.Clone();
+        chunk[index] = backend;
+        return new Chunk(chunk);
     }
 
     /// <summary>The list with <paramref name="backend"/> added at the end (rebuilt: O(n)).</summary>
@@ -157,23 +150,24 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
 
         var node = this;
         var offset = 0;
-        while (node.LeafItems is null)
+        while (node is Branch branch)
         {
-            if (nth < node.LeftHalf!.AvailableCount)
+            if (nth < branch.Left.AvailableCount)
             {
-                node = node.LeftHalf;
+                node = branch.Left;
             }
             else
             {
-                nth -= node.LeftHalf.AvailableCount;
-                offset += node.LeftHalf.Count;
-                node = node.RightHalf!;
+                nth -= branch.Left.AvailableCount;
+                offset += branch.Left.Count;
+                node = branch.Right;
             }
         }
 
-        for (var i = 0; i < node.LeafItems.Length; i++)
+        var items = ((Chunk)node).Items;
+        for (var i = 0; i < items.Length; i++)
         {
-            if (node.LeafItems[i].Available && nth-- == 0)
+            if (items[i].Available && nth-- == 0)
             {
                 return offset + i;
             }
@@ -198,23 +192,24 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     {
         long weight = 0;
         var node = this;
-        while (node.LeafItems is null)
+        while (node is Branch branch)
         {
-            if (index < node.LeftHalf!.Count)
+            if (index < branch.Left.Count)
             {
-                node = node.LeftHalf;
+                node = branch.Left;
             }
             else
             {
-                weight += node.LeftHalf.AvailableWeight;
-                index -= node.LeftHalf.Count;
-                node = node.RightHalf!;
+                weight += branch.Left.AvailableWeight;
+                index -= branch.Left.Count;
+                node = branch.Right;
             }
         }
 
-        for (var i = 0; i < index && i < node.LeafItems.Length; i++)
+        var items = ((Chunk)node).Items;
+        for (var i = 0; i < index && i < items.Length; i++)
         {
-            weight += node.LeafItems[i].Available ? node.LeafItems[i].EffectiveWeight : 0;
+            weight += items[i].Available ? items[i].EffectiveWeight : 0;
         }
 
         return weight;
@@ -233,25 +228,26 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
 
         var node = this;
         var offset = 0;
-        while (node.LeafItems is null)
+        while (node is Branch branch)
         {
-            if (ticket < node.LeftHalf!.AvailableWeight)
+            if (ticket < branch.Left.AvailableWeight)
             {
-                node = node.LeftHalf;
+                node = branch.Left;
             }
             else
             {
-                ticket -= node.LeftHalf.AvailableWeight;
-                offset += node.LeftHalf.Count;
-                node = node.RightHalf!;
+                ticket -= branch.Left.AvailableWeight;
+                offset += branch.Left.Count;
+                node = branch.Right;
             }
         }
 
-        for (var i = 0; i < node.LeafItems.Length; i++)
+        var items = ((Chunk)node).Items;
+        for (var i = 0; i < items.Length; i++)
         {
-            if (node.LeafItems[i].Available)
+            if (items[i].Available)
             {
-                ticket -= node.LeafItems[i].EffectiveWeight;
+                ticket -= items[i].EffectiveWeight;
                 if (ticket < 0)
                 {
                     return offset + i;
@@ -291,10 +287,10 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
             return;
         }
 
-        if (LeafItems is null && other.LeafItems is null && LeftHalf!.Count == other.LeftHalf!.Count)
+        if (this is Branch branch && other is Branch otherBranch && branch.Left.Count == otherBranch.Left.Count)
         {
-            LeftHalf.ForEachChanged(other.LeftHalf, changed, offset);
-            RightHalf!.ForEachChanged(other.RightHalf!, changed, offset + LeftHalf.Count);
+            branch.Left.ForEachChanged(otherBranch.Left, changed, offset);
+            branch.Right.ForEachChanged(otherBranch.Right, changed, offset + branch.Left.Count);
             return;
         }
 
@@ -309,14 +305,14 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
 
     private void CopyTo(BackendSnapshot[] target, int offset)
     {
-        if (LeafItems is not null)
+        if (this is Branch branch)
         {
-            LeafItems.CopyTo(target, offset);
+            branch.Left.CopyTo(target, offset);
+            branch.Right.CopyTo(target, offset + branch.Left.Count);
             return;
         }
 
-        LeftHalf!.CopyTo(target, offset);
-        RightHalf!.CopyTo(target, offset + LeftHalf.Count);
+        ((Chunk)this).Items.CopyTo(target, offset);
     }
 
     // The first index at or after start whose backend the search accepts, visiting only subtrees that may hold one.
@@ -328,30 +324,31 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
             return BalancingContext.None;
         }
 
-        if (LeafItems is not null)
+        if (this is Branch branch)
         {
-            for (var i = Math.Max(start, 0); i < LeafItems.Length; i++)
+            if (start < branch.Left.Count)
             {
-                if (search.Accepts(LeafItems[i]))
+                var found = branch.Left.FirstFrom(start, search);
+                if (found >= 0)
                 {
-                    return i;
+                    return found;
                 }
             }
 
-            return BalancingContext.None;
+            var right = branch.Right.FirstFrom(Math.Max(start - branch.Left.Count, 0), search);
+            return right < 0 ? BalancingContext.None : branch.Left.Count + right;
         }
 
-        if (start < LeftHalf!.Count)
+        var items = ((Chunk)this).Items;
+        for (var i = Math.Max(start, 0); i < items.Length; i++)
         {
-            var found = LeftHalf.FirstFrom(start, search);
-            if (found >= 0)
+            if (search.Accepts(items[i]))
             {
-                return found;
+                return i;
             }
         }
 
-        var right = RightHalf!.FirstFrom(Math.Max(start - LeftHalf.Count, 0), search);
-        return right < 0 ? BalancingContext.None : LeftHalf.Count + right;
+        return BalancingContext.None;
     }
 
     // A leaf: up to ChunkSize backends in one array.
