@@ -20,28 +20,27 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     /// <summary>Backends per leaf: a leaf is copied and scanned whole, a tree above it is walked.</summary>
     internal const int ChunkSize = 16;
 
-    private BackendList(BackendSnapshot[] chunk)
+    // What the strategies search by, over this node's backends. A leaf works it out when first asked (a small
+    // pool's leaf is replaced at every step, and only the one a pick sees needs it), until then its available
+    // count is -1; a branch when it is made.
+    private int _availableCount;
+    private long _availableWeight;
+    private BackendSnapshot? _leastConnections;
+    private BackendSnapshot? _leastWeighted;
+
+    private BackendList(int count)
     {
-        Count = chunk.Length;
-        foreach (var backend in chunk)
-        {
-            if (backend.Available)
-            {
-                AvailableCount++;
-                AvailableWeight += backend.EffectiveWeight;
-                LeastConnections = Lesser<LeastConnectionsStrategy>(LeastConnections, backend);
-                LeastWeighted = Lesser<WeightedLeastConnectionsStrategy>(LeastWeighted, backend);
-            }
-        }
+        Count = count;
+        _availableCount = -1;
     }
 
     private BackendList(BackendList left, BackendList right)
     {
         Count = left.Count + right.Count;
-        AvailableCount = left.AvailableCount + right.AvailableCount;
-        AvailableWeight = left.AvailableWeight + right.AvailableWeight;
-        LeastConnections = Lesser<LeastConnectionsStrategy>(left.LeastConnections, right.LeastConnections);
-        LeastWeighted = Lesser<WeightedLeastConnectionsStrategy>(left.LeastWeighted, right.LeastWeighted);
+        _availableCount = left.AvailableCount + right.AvailableCount;
+        _availableWeight = left.AvailableWeight + right.AvailableWeight;
+        _leastConnections = Lesser<LeastConnectionsStrategy>(left.LeastConnections, right.LeastConnections);
+        _leastWeighted = Lesser<WeightedLeastConnectionsStrategy>(left.LeastWeighted, right.LeastWeighted);
     }
 
     /// <summary>No backends.</summary>
@@ -54,16 +53,16 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     public int Length => Count;
 
     /// <summary>How many are <see cref="BackendSnapshot.Available"/>.</summary>
-    public int AvailableCount { get; }
+    public int AvailableCount => Summarized()._availableCount;
 
     /// <summary>The sum of the available backends' <see cref="BackendSnapshot.EffectiveWeight"/>.</summary>
-    public long AvailableWeight { get; }
+    public long AvailableWeight => Summarized()._availableWeight;
 
     /// <summary>An available backend no other is less loaded than by least connections; null when none is available.</summary>
-    public BackendSnapshot? LeastConnections { get; }
+    public BackendSnapshot? LeastConnections => Summarized()._leastConnections;
 
     /// <summary>An available backend no other is less loaded than by weighted least connections; null when none is available.</summary>
-    public BackendSnapshot? LeastWeighted { get; }
+    public BackendSnapshot? LeastWeighted => Summarized()._leastWeighted;
 
     public BackendSnapshot this[int index]
     {
@@ -109,7 +108,7 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
                 : new Branch(branch.Left, branch.Right.SetItem(index - branch.Left.Count, backend));
         }
 
-        var chunk = (BackendSnapshot[])((Chunk)this).Items.Clone();
+        var chunk = ((Chunk)this).Items.AsSpan().ToArray();
         chunk[index] = backend;
         return new Chunk(chunk);
     }
@@ -280,6 +279,32 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
         where TComparer : ILoadComparer =>
         first is null ? second : second is null ? first : TComparer.LessLoaded(second, first) ? second : first;
 
+    private BackendList Summarized()
+    {
+        if (Volatile.Read(ref _availableCount) < 0)
+        {
+            // Worked out in locals and then stored, so two threads that both do it store the same values.
+            var count = 0;
+            long weight = 0;
+            BackendSnapshot? leastConnections = null, leastWeighted = null;
+            foreach (var backend in ((Chunk)this).Items)
+            {
+                if (backend.Available)
+                {
+                    count++;
+                    weight += backend.EffectiveWeight;
+                    leastConnections = Lesser<LeastConnectionsStrategy>(leastConnections, backend);
+                    leastWeighted = Lesser<WeightedLeastConnectionsStrategy>(leastWeighted, backend);
+                }
+            }
+
+            (_availableWeight, _leastConnections, _leastWeighted) = (weight, leastConnections, leastWeighted);
+            Volatile.Write(ref _availableCount, count);
+        }
+
+        return this;
+    }
+
     private void ForEachChanged(BackendList other, Action<int> changed, int offset)
     {
         if (ReferenceEquals(this, other))
@@ -352,7 +377,7 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     }
 
     // A leaf: up to ChunkSize backends in one array.
-    private sealed class Chunk(BackendSnapshot[] items) : BackendList(items)
+    private sealed class Chunk(BackendSnapshot[] items) : BackendList(items.Length)
     {
         public BackendSnapshot[] Items { get; } = items;
     }
