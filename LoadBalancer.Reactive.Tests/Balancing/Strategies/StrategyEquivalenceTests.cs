@@ -34,8 +34,17 @@ public class StrategyEquivalenceTests
     }
 
     [Theory]
+    [InlineData(3, 11)]
+    [InlineData(40, 12)]
+    public void Pick_WeightedRoundRobinRebasingItsLinesOften_DecidesAsTheLinearScan(int backends, int seed) =>
+        AssertSameDecisions(new WeightedRoundRobinStrategy(rebaseAfter: 7), LinearStrategies.Create(LoadBalancingStrategies.WeightedRoundRobin), backends, seed);
+
+    [Theory]
     [MemberData(nameof(Cases))]
-    public void Pick_RandomSequences_DecideAsTheLinearScan(string strategy, int backends, int seed)
+    public void Pick_RandomSequences_DecideAsTheLinearScan(string strategy, int backends, int seed) =>
+        AssertSameDecisions(LoadBalancingStrategies.Create(strategy), LinearStrategies.Create(strategy), backends, seed);
+
+    private static void AssertSameDecisions(ILoadBalancingStrategy treeStrategy, ILoadBalancingStrategy linearStrategy, int backends, int seed)
     {
         var script = new Random(seed);
         var options = Enumerable.Range(1, backends)
@@ -44,8 +53,8 @@ public class StrategyEquivalenceTests
                 MaxConnections = script.Next(5) == 0 ? 3 : 0,
             })
             .ToArray();
-        var tree = Policy(LoadBalancingStrategies.Create(strategy), seed);
-        var linear = Policy(LinearStrategies.Create(strategy), seed);
+        var tree = Policy(treeStrategy, seed);
+        var linear = Policy(linearStrategy, seed);
         var treeState = BalancerState.Create(options);
         var linearState = BalancerState.Create(options);
         var live = new List<long>();

@@ -19,8 +19,7 @@ namespace LoadBalancer.Reactive.Balancing.Strategies;
 internal sealed class WeightedRoundRobinStrategy : ILoadBalancingStrategy
 {
     // Offsets and weights are rebased before picks times weights could come near a long's range.
-    private const long RebaseAfter = 1L << 36;
-
+    private readonly long _rebaseAfter;
     private readonly Action<int> _sync;
     private long _membershipVersion = -1;
     private BackendList? _seen;
@@ -39,13 +38,23 @@ internal sealed class WeightedRoundRobinStrategy : ILoadBalancingStrategy
     private int[] _winner = [];
     private long[] _failsAt = [];
 
-    public WeightedRoundRobinStrategy() => _sync = Sync;
+    public WeightedRoundRobinStrategy()
+        : this(rebaseAfter: 1L << 36)
+    {
+    }
+
+    /// <summary>A strategy that rebases its lines every <paramref name="rebaseAfter"/> picks (tests make it small).</summary>
+    internal WeightedRoundRobinStrategy(long rebaseAfter)
+    {
+        _rebaseAfter = rebaseAfter;
+        _sync = Sync;
+    }
 
     public int Pick(in BalancingContext context)
     {
         var backends = context.List;
         _current = backends;
-        if (_membershipVersion != context.MembershipVersion || _seen is null || _seen.Count != backends.Count || _picks >= RebaseAfter)
+        if (_membershipVersion != context.MembershipVersion || _seen is null || _seen.Count != backends.Count || _picks >= _rebaseAfter)
         {
             // New members or weights: start every score afresh, as nginx does on reload (a rebase keeps them).
             Reset(backends, keepScores: _membershipVersion == context.MembershipVersion && _seen?.Count == backends.Count);
