@@ -47,7 +47,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     private readonly SerializingSubject<BalancerInput> _feed = new();
     private readonly Subject<BalancerInput> _inputLog = new();
     private readonly FoldTimers _timers;
-    private readonly ConnectionWork _work;
+    private readonly Reconfiguration _live;
     private readonly Arrivals _arrivals;
     private readonly EventHub _events;
     private readonly BalancerMetrics _metrics;
@@ -91,13 +91,13 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         _state = BalancerState.Create(options.Backends, options.HealthCheck);
         _backends = new BackendCatalog(_model.Backends);
         _timers = new FoldTimers(options.QueueTimeout, _scheduler);
-        _work = new ConnectionWork(_connections, _backends, new AttemptSettings(_scheduler, options.ConnectTimeout, options.IdleTimeout));
         _events = new EventHub(options.EventBufferCapacity, _scheduler);
         _metrics = new BalancerMetrics(options.Name, () => Snapshot, meterFactory);
         var log = (ILogger?)logger ?? NullLogger.Instance;
         _log = new BalancerLog(log, _scheduler, options.AccessLog);
         _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
-        _membership = new MembershipCommands(_backends, options.HealthCheck, () => _state.Backends, Post);
+        _live = new Reconfiguration(_model, _backends, _connections, _timers, _log, _scheduler, () => _state.Backends, () => _health, Post);
+        _membership = new MembershipCommands(_backends, () => _live.Options.HealthCheck, () => _state.Backends, Post);
         _arrivals = new Arrivals(_model, _connections, _scheduler, log);
     }
 
@@ -149,7 +149,13 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     internal BalancerLifecycle Lifecycle => BalancerLifecycles.Of(_stopped.Task.IsCompleted, _stopping, _listenEndPoints.Count > 0);
 
     /// <summary>Whether, with no backend available, connections go to every weighted backend rather than being rejected.</summary>
-    internal bool PanicMode => _model.Options.PanicMode;
+    internal bool PanicMode => _live.Options.PanicMode;
+
+    /// <summary>The options the balancer runs with, for the runtime API's <c>show info</c>.</summary>
+    internal LoadBalancerOptions Options => _model.Options;
+
+    /// <summary>Connections waiting in the queue for a free slot right now.</summary>
+    internal int QueueLength => _state.Queue.Count;
 
     /// <summary>Binds every listen endpoint and starts accepting connections.</summary>
     /// <param name="cancellationToken">Cancels starting.</param>
@@ -305,8 +311,39 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// <returns>Dispose to stop following.</returns>
     public IDisposable FollowBackends(IObservable<IReadOnlyList<BackendOptions>> backendSets) => _membership.Follow(backendSets);
 
-    // Accepted clients become arrivals (after their preface); with the operator's calls and the probes' results they
-    // are posted into one feed and folded one at a time, and every step is projected into the public events.
+    /// <summary>
+    /// Applies new options while the balancer runs. Validated whole first (certificates loaded): if anything is wrong, a
+    /// <see cref="LoadBalancerOptionsException"/> lists every problem and nothing is applied. Then what can change live
+    /// does, at once, without dropping a connection: backends (joins, removals, weights and states as by
+    /// <see cref="UpdateBackends"/>, and each one's limit, pool, health check, TLS and PROXY settings), health checks
+    /// (probes restart with the new settings), outlier detection, connect attempts, timeouts and limits, the queue,
+    /// slow start, panic mode, client access rules and per-client limits, the access log, the TLS certificate (new
+    /// handshakes use it; open connections keep theirs) and SNI routes. Settings that govern connections apply to
+    /// those arriving (or assigned, or queued) from then on. A <see cref="ConfigurationChanged"/> event names what
+    /// changed. Backends changed by an operator meanwhile keep their state unless <c>Backends</c> itself changed.
+    /// </summary>
+    /// <remarks>
+    /// Need a restart, and keep their value until then: <c>Name</c>, <c>Listen</c>, <c>Strategy</c>,
+    /// <c>CustomStrategy</c>, <c>RandomSeed</c>, <c>DnsRefreshInterval</c>, <c>FirstByteTimeout</c>, <c>AcceptProxy</c>,
+    /// <c>Sni:HelloTimeout</c>, <c>EventBufferCapacity</c>, TLS or SNI routing turned on or off, and <c>Backends</c>
+    /// while DNS discovery follows their names. A certificate file renewed in place is loaded again by every call.
+    /// </remarks>
+    /// <param name="options">The whole new configuration, as for a new balancer.</param>
+    /// <returns>
+    /// The configuration key paths, relative to the balancer's section (<c>Listen</c>, <c>Strategy</c>,
+    /// <c>AcceptProxy:From</c>...), of settings that differ from those the balancer started with but need a restart;
+    /// empty when everything that changed was applied.
+    /// </returns>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">The options are invalid, or a certificate cannot be loaded; every problem is listed.</exception>
+    public IReadOnlyList<string> Reconfigure(LoadBalancerOptions options) => _live.Apply(options);
+
+    /// <summary>Publishes what a discovery source reports about itself (its store lost or back, an entry ignored) as an event.</summary>
+    internal void Report(DiscoveryReported report) => Post(new Reported(report));
+
+    // Accepted clients become arrivals (after their preface); with the operator's calls, the probes' results and the
+    // relays' byte counts (sampled each second) they are posted into one feed and folded one at a time, and every
+    // step is projected into the public events.
     private void Wire()
     {
         _listenEndPoints = [.. _listeners.Select(listener => (IPEndPoint)listener.LocalEndPoint!)];
@@ -319,12 +356,9 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
             _listeners
                 .Select((listener, i) => _arrivals.From(listener, _model.Options.Listen[i], _listenEndPoints[i], Post))
                 .Merge()
-                .Subscribe(_feed.OnNext, _log.WorkFaulted));
-        _health = new ActiveHealthChecker(
-            _state.Backends.Zip(_model.Backends, (backend, definition) => (backend, definition.HealthCheck)).Where(target => !target.backend.Disabled),
-            _scheduler,
-            (backend, check, cancellationToken) => TcpProbe.ProbeAsync(_backends.Find(backend.Address)!, check, _scheduler, cancellationToken),
-            Post);
+                .Subscribe(_feed.OnNext, _log.WorkFaulted),
+            new RelaySampler(_connections, _scheduler).Flushes().Subscribe(_feed.OnNext, _log.WorkFaulted));
+        _health = ActiveHealthChecker.OverTcp(_state.Backends, _backends, _scheduler, Post);
         _discovery = _model.Options.DnsRefreshInterval > TimeSpan.Zero && Discovery.DnsDiscovery.HasHostNames(_model.Options.Backends)
             ? FollowBackends(Discovery.DnsDiscovery.Watch(_model.Options.Backends, _model.Options.DnsRefreshInterval, _scheduler))
             : Disposable.Empty;
@@ -346,7 +380,7 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     {
         _health?.Follow(step, _backends);
         var timers = _timers.For(step);
-        var connections = _work.For(step);
+        var connections = _live.Connections.For(step);
         return timers is null ? connections : connections is null ? timers : timers.Merge(connections);
     }
 

@@ -108,6 +108,63 @@ public class ActiveHealthCheckerTests
         Assert.Equal([2.0, 11.0], _reported.Values().Select(r => r.Second));
     }
 
+    [Fact]
+    public void Reconfigure_ChangedCheck_RestartsTheProbeWithTheNewSettings_OneNewIntervalLater()
+    {
+        var backend = State(1).Backends[0];
+        var catalog = Catalog(backend.Address, s_everyTwoSeconds);
+        var sent = new List<string?>();
+        using var checker = Start(s_everyTwoSeconds, (_, options, _) =>
+        {
+            sent.Add(options.Send);
+            return Task.FromResult(true);
+        });
+        _scheduler.AdvanceTo(Seconds(5));
+
+        catalog.Put(Definition(backend.Address, new HealthCheckOptions { Interval = TimeSpan.FromSeconds(1), Send = "PING" }));
+        checker.Reconfigure([backend], catalog);
+        _scheduler.AdvanceTo(Seconds(8));
+
+        Assert.Equal([2.0, 4.0, 6.0, 7.0, 8.0], _reported.Values().Select(r => r.Second));
+        Assert.Equal([null, null, "PING", "PING", "PING"], sent);
+    }
+
+    [Fact]
+    public void Reconfigure_SameCheck_LeavesTheScheduleAlone_AndATurnedOffCheckStopsProbing()
+    {
+        var backend = State(1).Backends[0];
+        var catalog = Catalog(backend.Address, s_everyTwoSeconds);
+        using var checker = Start(s_everyTwoSeconds, (_, _, _) => Task.FromResult(true));
+        _scheduler.AdvanceTo(Seconds(3));
+
+        checker.Reconfigure([backend], catalog);
+        _scheduler.AdvanceTo(Seconds(5));
+        catalog.Put(Definition(backend.Address, s_everyTwoSeconds with { Enabled = false }));
+        checker.Reconfigure([backend], catalog);
+        _scheduler.AdvanceTo(Seconds(20));
+
+        Assert.Equal([2.0, 4.0], _reported.Values().Select(r => r.Second));
+    }
+
+    [Fact]
+    public void Reconfigure_CheckTurnedOn_StartsProbing_ButNotABackendInMaintenance()
+    {
+        var (backend, disabled) = (State(2).Backends[0], State(2).Backends[1] with { Disabled = true });
+        var catalog = Catalog(backend.Address, s_everyTwoSeconds);
+        catalog.Put(Definition(disabled.Address, s_everyTwoSeconds));
+        using var checker = Start(s_everyTwoSeconds with { Enabled = false }, (_, _, _) => Task.FromResult(true));
+
+        checker.Reconfigure([backend, disabled], catalog);
+        _scheduler.AdvanceTo(Seconds(4));
+
+        Assert.Equal([(2.0, backend.Address), (4.0, backend.Address)], _reported.Values().Select(r => (r.Second, r.Value.Backend)));
+    }
+
+    private static BackendCatalog Catalog(string address, HealthCheckOptions options) => new([Definition(address, options)]);
+
+    private static BackendDefinition Definition(string address, HealthCheckOptions options) =>
+        new(address, System.Net.IPEndPoint.Parse(address), ProxyProtocolVersion.None, Tls: null, options);
+
     private ActiveHealthChecker Start(HealthCheckOptions options, Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> probe) =>
         new([(State(1).Backends[0], options)], _scheduler, probe, _reported.OnNext);
 }

@@ -350,6 +350,8 @@ public class EventProjectionTests
             new DrainBackend("10.9.9.9:80") { Time = At(2) },
             new StopRequested { Time = At(2) },
             new StopDeadlinePassed { Time = At(2) },
+            Sample(At(2), (1, 10, 10)),
+            Sample(At(2), (99, 10, 10)),
         ];
 
         Assert.All(nothing, input => Assert.Empty(Project(input)));
@@ -365,6 +367,66 @@ public class EventProjectionTests
 
         Assert.Equal(EventProjection.Project(step), published);
     }
+
+    [Fact]
+    public void CountBytes_SamplesOfLiveRelays_CountWhatEachMovedPerBackend_AndTheEndOnlyTheRest()
+    {
+        Fold(new ConnectionArrived(1, s_client) { Time = At(1) });
+        Fold(new ConnectionArrived(2, s_client) { Time = At(1) });
+        var counted = new List<(string Backend, long FromClient, long FromBackend)>();
+        IReadOnlyList<LoadBalancerEvent> Count(BalancerInput input)
+        {
+            var step = Fold(input);
+            EventProjection.CountBytes(step, (backend, fromClient, fromBackend) => counted.Add((backend, fromClient, fromBackend)));
+            return EventProjection.Project(step);
+        }
+
+        Assert.Empty(Count(Sample(At(2), (1, 100, 40), (2, 5, 0))));
+        Assert.Empty(Count(Sample(At(3), (1, 150, 40), (2, 5, 0))));
+        var completed = Count(new ConnectionEnded(1) { Time = At(3.5), BytesFromClient = 157, BytesFromBackend = 40 });
+        Count(Sample(At(4), (1, 157, 40)));
+
+        // Connection 1 went to A and 2 to B. The unchanged relay counts nothing, the end counts the 7 bytes no sample
+        // saw, a sample folded after the end counts nothing: the sums are the totals, which the event carries whole.
+        Assert.Equal([(A, 100, 40), (B, 5, 0), (A, 50, 0), (A, 7, 0)], counted);
+        var ended = Assert.IsType<ConnectionCompleted>(Assert.Single(completed));
+        Assert.Equal((A, 157, 40), (ended.Backend, ended.BytesFromClient, ended.BytesFromBackend));
+        Assert.Equal((157, 40), (counted.Where(c => c.Backend == A).Sum(c => c.FromClient), counted.Where(c => c.Backend == A).Sum(c => c.FromBackend)));
+    }
+
+    [Fact]
+    public void CountBytes_TwoRelaysOnOneBackend_OneCountForTheBackend()
+    {
+        _state = State(1);
+        Fold(new ConnectionArrived(1, s_client) { Time = At(1) });
+        Fold(new ConnectionArrived(2, s_client) { Time = At(1) });
+        var counted = new List<(string, long, long)>();
+
+        var step = Fold(Sample(At(2), (1, 100, 1), (2, 20, 2)));
+        EventProjection.CountBytes(step, (backend, fromClient, fromBackend) => counted.Add((backend, fromClient, fromBackend)));
+
+        Assert.Equal([(A, 120, 3)], counted);
+        Assert.Equal((100, 1), (_state.Connections[1].BytesFromClient, _state.Connections[1].BytesFromBackend));
+        Assert.Null(step.Decision);
+    }
+
+    [Fact]
+    public void CountBytes_EndOfAConnectionNoSampleSaw_CountsItsTotals_AndOtherStepsNothing()
+    {
+        var counted = new List<(string, long, long)>();
+        void Count(BalancerInput input) =>
+            EventProjection.CountBytes(Fold(input), (backend, fromClient, fromBackend) => counted.Add((backend, fromClient, fromBackend)));
+
+        Count(new ConnectionArrived(1, s_client) { Time = At(1) });
+        Count(new ConnectSucceeded(1, TimeSpan.FromMilliseconds(1)) { Time = At(1) });
+        Count(new ConnectionEnded(1) { Time = At(2), BytesFromClient = 5, BytesFromBackend = 6 });
+        Count(new ConnectionEnded(1) { Time = At(3), BytesFromClient = 5, BytesFromBackend = 6 });
+
+        Assert.Equal([(A, 5, 6)], counted);
+    }
+
+    private static BytesRelayed Sample(DateTimeOffset time, params (long Id, long FromClient, long FromBackend)[] relays) =>
+        new([.. relays.Select(relay => new RelayedSoFar(relay.Id, relay.FromClient, relay.FromBackend))]) { Time = time };
 
     private Step Fold(BalancerInput input)
     {

@@ -31,7 +31,7 @@ public class MembershipCommandsTests
     public MembershipCommandsTests()
     {
         _catalog = new BackendCatalog([Define(new BackendOptions(A)), Define(new BackendOptions(B))]);
-        _commands = new MembershipCommands(_catalog, s_defaultHealthCheck, () => _members, input =>
+        _commands = new MembershipCommands(_catalog, () => s_defaultHealthCheck, () => _members, input =>
         {
             _definedWhenPosted.Add(input is not AddBackend add || _catalog.Find(add.Backend.Address) is not null);
             _posted.Add(input);

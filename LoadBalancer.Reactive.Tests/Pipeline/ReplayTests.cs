@@ -22,7 +22,7 @@ public class ReplayTests
     public async Task InputLog_ReplayedThroughTheFoldAndTheProjection_GivesExactlyThePublishedEvents()
     {
         // Two echo backends and one that refuses (retried elsewhere), relays checked byte for byte, a reset,
-        // a membership change, a drain, and a stop: most kinds of input go through the log.
+        // a membership change, a reconfiguration, a drain, and a stop: most kinds of input go through the log.
         await using var first = LoopbackServer.Echo();
         await using var second = LoopbackServer.Echo();
         var (refusing, refusingEndPoint) = Loopback.RefusingEndPoint();
@@ -50,6 +50,25 @@ public class ReplayTests
             await EchoesAsync(balancer, seed: i);
         }
 
+        // A connection held open until the sampler has flushed its relay's bytes into the fold at least once.
+        using (var held = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]))
+        {
+            var data = Loopback.RandomBytes(1024, seed: 20);
+            await Loopback.SendAllAsync(held, data);
+            await Loopback.WaitUntilAsync(
+                () =>
+                {
+                    lock (inputs)
+                    {
+                        return inputs.OfType<BytesRelayed>().Any();
+                    }
+                },
+                "the byte sampler flushes the held relay");
+            held.Shutdown(SocketShutdown.Send);
+            var (count, hash) = await Loopback.HashToEndAsync(held).WaitAsync(Loopback.Timeout);
+            Assert.Equal((data.Length, Convert.ToHexString(SHA256.HashData(data))), (count, Convert.ToHexString(hash)));
+        }
+
         balancer.AddBackend(new BackendOptions(second.Address));
         await EchoesAsync(balancer, seed: 10);
         using (var reset = await Loopback.ConnectAsync(balancer.ListenEndPoints[0]))
@@ -58,6 +77,8 @@ public class ReplayTests
             Loopback.Reset(reset);
         }
 
+        // A live reconfiguration changes the fold's rules; the replay must swap them at the same input.
+        balancer.Reconfigure(options with { Listen = ["127.0.0.1:0"], MaxConnectAttempts = 2, Clients = new ClientOptions { Deny = ["10.0.0.0/8"] } });
         balancer.DrainBackend(first.Address);
         await EchoesAsync(balancer, seed: 11);
         using (var deadline = new CancellationTokenSource(Loopback.Timeout))
@@ -68,18 +89,36 @@ public class ReplayTests
         await ended.Task.WaitAsync(Loopback.Timeout);
 
         // The log starts where the balancer's state started: the configured backends, nothing folded yet.
-        var replayed = await BalancerPipeline.Run(
+        var steps = await BalancerPipeline.Run(
                 inputs.ToObservable(),
                 BalancerState.Create(options.Backends, options.HealthCheck),
                 FoldPolicy.From(options, new LeastConnectionsStrategy()))
-            .SelectMany(EventProjection.Project)
             .ToList()
             .ToTask()
             .WaitAsync(Loopback.Timeout);
+        var replayed = steps.SelectMany(EventProjection.Project).ToList();
+
+        // The bytes counted while relays were live and at their ends replay too, into the statistics' very numbers.
+        var counted = new Dictionary<string, (long FromClient, long FromBackend)>();
+        foreach (var step in steps)
+        {
+            EventProjection.CountBytes(step, (backend, fromClient, fromBackend) =>
+            {
+                var (client, server) = counted.GetValueOrDefault(backend);
+                counted[backend] = (client + fromClient, server + fromBackend);
+            });
+        }
+
+        Assert.All(balancer.Statistics.Backends, row =>
+            Assert.Equal(counted.GetValueOrDefault(row.Backend.Address), (row.BytesFromClient, row.BytesFromBackend)));
+        Assert.Equal(
+            published.OfType<ConnectionCompleted>().Sum(completed => completed.BytesFromClient + completed.BytesFromBackend),
+            counted.Values.Sum(bytes => bytes.FromClient + bytes.FromBackend));
 
         Assert.Contains(published, e => e is ConnectAttemptFailed);
         Assert.Contains(published, e => e is ConnectionCompleted { Reason: CompletionReason.ClientReset });
         Assert.Contains(published, e => e is BackendMembershipChanged { Kind: MembershipChangeKind.DrainStarted });
+        Assert.Contains(published, e => e is ConfigurationChanged { Applied.Count: 2 });
         Assert.IsType<BalancerStopped>(published[^1]);
         Assert.Equal(published, replayed);
     }

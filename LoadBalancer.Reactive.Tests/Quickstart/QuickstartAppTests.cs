@@ -74,7 +74,7 @@ public class QuickstartAppTests
             .WaitAsync(Loopback.Timeout);
 
         Assert.Equal(QuickstartApp.ExitUsage, exit);
-        Assert.Contains("error: Unknown option '--port'.", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("error: Unrecognized command or argument '--port'.", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("Usage:", error.ToString(), StringComparison.Ordinal);
     }
 
@@ -165,9 +165,9 @@ public class QuickstartAppTests
     [Fact]
     public async Task RunAsync_ConfigFileNamesAMissingCertificate_ExitsWithAnErrorNamingTheSettingAndTheFiles()
     {
-        // The file is read and validated when loaded; its certificate files are read once, when the balancer is built.
+        // The configuration is read and validated first; its certificate files are read once, when the balancer is built.
         var path = Path.Combine(Path.GetTempPath(), $"lb-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(path, """{ "backends": ["127.0.0.1:9"], "tls": { "certificate": "/nonexistent/server.pem", "key": "/nonexistent/server.key" } }""");
+        await File.WriteAllTextAsync(path, """{ "Backends": ["127.0.0.1:9"], "Tls": { "CertificatePath": "/nonexistent/server.pem", "KeyPath": "/nonexistent/server.key" } }""");
         var error = new StringWriter();
         try
         {

@@ -52,6 +52,21 @@ public sealed class StatsPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Page_LoadsItsChartingLibraryFromTheApp_NotFromACdn()
+    {
+        var page = await _http.GetStringAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Contains("<script src=\"vendor/uplot.js\"></script>", page, StringComparison.Ordinal);
+        Assert.Contains("<link rel=\"stylesheet\" href=\"vendor/uplot.css\">", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("https://", page, StringComparison.Ordinal);
+        using var script = await _http.GetAsync(new Uri("/vendor/uplot.js", UriKind.Relative));
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("/*! https://github.com/leeoniya/uPlot (v1.6.", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var style = await _http.GetAsync(new Uri("/vendor/uplot.css", UriKind.Relative));
+        Assert.Equal("text/css", style.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Stream_PushesANewViewWhenTrafficFlows()
     {
         using var response = await _http.GetAsync(new Uri("/stats/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);

@@ -141,6 +141,21 @@ public sealed record EnableBackend(string Backend) : BalancerInput;
 /// <param name="ConnectTime">How long the backend took to accept.</param>
 internal sealed record ConnectSucceeded(long ConnectionId, TimeSpan ConnectTime) : BalancerInput;
 
+/// <summary>
+/// How far live relays have got, sampled about once a second (never per read): each relay that moved bytes since
+/// the last sample, with its running totals. What it relayed since the previous sample counts for its backend at
+/// once, so byte counters grow while a long connection flows; its <see cref="ConnectionEnded"/> then counts only
+/// the rest. A connection that has ended meanwhile is skipped: its end counted everything.
+/// </summary>
+/// <param name="Relays">Each relay that moved bytes, with the bytes it relayed each way since it started.</param>
+internal sealed record BytesRelayed(System.Collections.Immutable.ImmutableArray<RelayedSoFar> Relays) : BalancerInput;
+
+/// <summary>One relay's running totals in a <see cref="BytesRelayed"/>.</summary>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="BytesFromClient">Bytes relayed from the client to the backend since the relay started.</param>
+/// <param name="BytesFromBackend">Bytes relayed from the backend to the client since the relay started.</param>
+internal readonly record struct RelayedSoFar(long ConnectionId, long BytesFromClient, long BytesFromBackend);
+
 /// <summary>The time given by an <see cref="Ejection"/> has passed.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
 /// <param name="Ejection">Which ejection (<see cref="BackendSnapshot.Ejections"/> when it began); a stale one is ignored.</param>
@@ -169,6 +184,16 @@ internal sealed record StopDeadlinePassed : BalancerInput;
 
 /// <summary>Nothing is open any more: the balancer has stopped.</summary>
 internal sealed record StopFinished : BalancerInput;
+
+/// <summary>
+/// The balancer was reconfigured live (<see cref="TcpLoadBalancer.Reconfigure"/>): from this input on the fold decides
+/// by the rules of <paramref name="Options"/> (access rules, limits, queueing, retries, outlier detection, slow start,
+/// panic mode), and the members it names take their limit, pool, rise and fall from them. Weights and states change
+/// through the membership inputs that follow it.
+/// </summary>
+/// <param name="Options">The options in force from now on (validated; settings that need a restart as they were).</param>
+/// <param name="Change">What hosts are told: the settings applied and those that need a restart.</param>
+internal sealed record Reconfigured(Configuration.LoadBalancerOptions Options, ConfigurationChanged Change) : BalancerInput;
 
 /// <summary>
 /// Something hosts are told that changes nothing in the fold (the balancer listening, an accept that failed, a

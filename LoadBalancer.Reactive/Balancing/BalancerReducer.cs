@@ -18,6 +18,12 @@ internal static class BalancerReducer
 
     private static Step ReduceInput(BalancerState state, BalancerInput input, FoldPolicy policy)
     {
+        if (input is BytesRelayed relayed)
+        {
+            // Counting changes no decision: no queue, slow start or client tally to settle.
+            return LiveBytes.Count(state, relayed);
+        }
+
         if (input is ConnectionArrived { Rejected: { } refusal } refused)
         {
             // Refused before it could be balanced (its preface was bad or never came): nothing is counted.
@@ -85,6 +91,7 @@ internal static class BalancerReducer
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         SlowStartTick tick => SlowStart.Tick(state, tick, policy),
         CloseDeadlinePassed deadline => AbortConnectionsTo(state, deadline.Backend),
+        Reconfigured reconfigured => MemberSettings.Apply(state, reconfigured.Options),
         StopRequested => new Step(state with { Stopping = true }, null),
         StopDeadlinePassed => Queueing.RejectHead(state),
         // Connected, listening, accept and discovery problems change nothing here: they are folded so that

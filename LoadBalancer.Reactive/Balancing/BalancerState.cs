@@ -99,6 +99,12 @@ internal sealed record LiveConnection(DateTimeOffset ArrivedAt, string Backend, 
 {
     /// <summary>The endpoint it arrived on, for the events (and the access log) that describe it.</summary>
     public EndPoint? Listener { get; init; }
+
+    /// <summary>Bytes from the client already counted for its backend, by the samples of its live relay (<see cref="BytesRelayed"/>).</summary>
+    public long BytesFromClient { get; init; }
+
+    /// <summary>Bytes from the backend already counted, as <see cref="BytesFromClient"/>.</summary>
+    public long BytesFromBackend { get; init; }
 }
 
 /// <summary>A connection waiting in the queue.</summary>

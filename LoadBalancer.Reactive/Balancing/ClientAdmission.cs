@@ -61,7 +61,8 @@ internal static class ClientAdmission
     /// <summary>Gives back the client's slot of a connection that left the fold in this step.</summary>
     public static Step Settle(Step step, ClientRules rules)
     {
-        if (!rules.Counts || step.Decision is not (Release or GiveUp or Rejection)
+        // Whatever the rules are now: a connection counted under earlier rules (before a reconfiguration) gives its slot back too.
+        if (step.State.ClientOf.IsEmpty || step.Decision is not (Release or GiveUp or Rejection)
             || !step.State.ClientOf.TryGetValue(step.Decision.ConnectionId, out var address))
         {
             return step;

@@ -3,7 +3,10 @@ using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Balancing;
 
-/// <summary>The fold's fixed rules: which strategy picks, how often to retry, when to eject.</summary>
+/// <summary>
+/// The fold's rules: which strategy picks, how often to retry, when to eject. Fixed but for a
+/// <see cref="Reconfigured"/> input, which the fold folds like any other (see <see cref="After"/>).
+/// </summary>
 /// <param name="Strategy">Picks a backend for each attempt.</param>
 /// <param name="Random">The strategies' seeded random source.</param>
 /// <param name="MaxConnectAttempts">Backends tried per connection before giving up.</param>
@@ -32,6 +35,13 @@ internal sealed record FoldPolicy(
     /// <summary>The rules of a new fold: the custom strategy if there is one, else a fresh instance of the named one.</summary>
     public static FoldPolicy From(LoadBalancerOptions options) =>
         From(options, options.CustomStrategy ?? LoadBalancingStrategies.Create(options.Strategy));
+
+    /// <summary>
+    /// The rules to fold <paramref name="input"/> by: this policy, or for a <see cref="Reconfigured"/> the rules of its
+    /// options with this policy's strategy and random source (their state carries on; a strategy changes only by a restart).
+    /// </summary>
+    public FoldPolicy After(BalancerInput input) =>
+        input is Reconfigured reconfigured ? From(reconfigured.Options, Strategy) with { Random = Random } : this;
 
     public static FoldPolicy From(LoadBalancerOptions options, ILoadBalancingStrategy strategy) => new(
         strategy,

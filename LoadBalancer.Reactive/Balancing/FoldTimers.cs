@@ -15,6 +15,9 @@ internal sealed class FoldTimers(TimeSpan queueTimeout, IScheduler scheduler)
 {
     private int _pending;
 
+    /// <summary>How long a connection queued from now on may wait (a reconfiguration changes it live).</summary>
+    public TimeSpan QueueTimeout { get; set; } = queueTimeout;
+
     /// <summary>Timers waiting to fire.</summary>
     public int Pending => Volatile.Read(ref _pending);
 
@@ -40,7 +43,7 @@ internal sealed class FoldTimers(TimeSpan queueTimeout, IScheduler scheduler)
 
         if (step.Decision is Queued queued)
         {
-            (timers ??= []).Add(After(queueTimeout, new QueueTimedOut(queued.ConnectionId)));
+            (timers ??= []).Add(After(QueueTimeout, new QueueTimedOut(queued.ConnectionId)));
         }
 
         return timers switch

@@ -112,6 +112,21 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
         }
     }
 
+    /// <summary>What its relay has relayed so far, when that has grown since the last sample; false without a relay.</summary>
+    /// <param name="fromClient">Bytes relayed from the client since the relay started.</param>
+    /// <param name="fromBackend">Bytes relayed from the backend since the relay started.</param>
+    public bool TrySampleRelay(out long fromClient, out long fromBackend)
+    {
+        // Without the lock: a relay set or cleared meanwhile is sampled at the next tick.
+        if (Volatile.Read(ref _relay) is { } relay)
+        {
+            return relay.TrySample(out fromClient, out fromBackend);
+        }
+
+        (fromClient, fromBackend) = (0, 0);
+        return false;
+    }
+
     /// <summary>
     /// After a relay handed the client back untouched (its backend reset before a byte), makes the next attempt's
     /// steps abortable again, as the first attempt's were.

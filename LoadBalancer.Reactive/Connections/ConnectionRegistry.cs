@@ -33,6 +33,18 @@ internal sealed class ConnectionRegistry
 
     public ClientConnection? Find(long id) => _open.GetValueOrDefault(id);
 
+    /// <summary>The open connections, walked without a lock or a copy: one that opens or closes meanwhile may be missed or seen.</summary>
+    public IEnumerable<ClientConnection> Open
+    {
+        get
+        {
+            foreach (var pair in _open)
+            {
+                yield return pair.Value;
+            }
+        }
+    }
+
     /// <summary>Takes a connection out once it is closed; the last one out of a closed registry completes <see cref="Idle"/>.</summary>
     public void Remove(long id)
     {

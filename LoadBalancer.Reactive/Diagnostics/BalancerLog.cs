@@ -24,12 +24,15 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
     private readonly ILogger _logger = logger;
     private readonly Dictionary<RejectionReason, int> _refusals = [];
 
+    /// <summary>Whether every finished connection is logged at Information; a reconfiguration turns it on or off live.</summary>
+    public bool AccessLog { get; set; } = accessLog;
+
     /// <summary>Logs work that failed although it should not (a bug); the balancer carries on without it.</summary>
     public void WorkFaulted(Exception exception) => Log.WorkFaulted(_logger, exception);
 
     public void Record(LoadBalancerEvent @event)
     {
-        if (accessLog)
+        if (AccessLog)
         {
             Access(@event);
         }
@@ -58,11 +61,22 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
             case BackendMembershipChanged e:
                 Log.MembershipChanged(_logger, e.Backend, e.Kind, e.Weight, e.ActiveConnections);
                 break;
+            case ConfigurationChanged e:
+                Log.Reconfigured(_logger, e.Applied.Count == 0 ? "nothing" : string.Join(", ", e.Applied));
+                foreach (var key in e.RestartNeeded)
+                {
+                    Log.RestartNeeded(_logger, key);
+                }
+
+                break;
             case MembershipRejected e:
                 Log.MembershipRejected(_logger, string.Join("; ", e.Errors));
                 break;
             case DiscoveryFailed e:
                 Log.DiscoveryFailed(_logger, e.Message);
+                break;
+            case DiscoveryReported e:
+                Log.DiscoveryReported(_logger, e.Source, e.Kind, e.Message);
                 break;
             case ConnectionRejected e:
                 Log.Rejected(_logger, e.ConnectionId, e.Client, e.Reason);
@@ -174,6 +188,12 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
         [LoggerMessage(2, LogLevel.Information, "Balancer stopped: {Finished} connection(s) finished, {Aborted} cut at the deadline")]
         public static partial void Stopped(ILogger logger, int finished, int aborted);
 
+        [LoggerMessage(3, LogLevel.Information, "Configuration changed; applied live: {Applied}")]
+        public static partial void Reconfigured(ILogger logger, string applied);
+
+        [LoggerMessage(4, LogLevel.Warning, "Configuration setting {Key} changed but takes effect only when the balancer is restarted")]
+        public static partial void RestartNeeded(ILogger logger, string key);
+
         [LoggerMessage(10, LogLevel.Information, "Backend {Backend} is up: health checks pass")]
         public static partial void BackendUp(ILogger logger, string backend);
 
@@ -224,6 +244,9 @@ internal sealed partial class BalancerLog(ILogger logger, IScheduler scheduler, 
 
         [LoggerMessage(16, LogLevel.Error, "Backend discovery failed and is no longer followed; the members stay as they are: {Message}")]
         public static partial void DiscoveryFailed(ILogger logger, string message);
+
+        [LoggerMessage(17, LogLevel.Warning, "Backend discovery from {Source}: {Kind}: {Message}")]
+        public static partial void DiscoveryReported(ILogger logger, string source, DiscoveryReportKind kind, string message);
 
         [LoggerMessage(30, LogLevel.Debug, "Connection {ConnectionId} accepted from {Client}")]
         public static partial void Accepted(ILogger logger, long connectionId, EndPoint client);

@@ -54,7 +54,7 @@ internal sealed class BalancerMetrics : IDisposable
         _completed = _meter.CreateCounter<long>("loadbalancer.connections.completed", "{connection}", "Relayed connections that ended, by backend and how.");
         _failed = _meter.CreateCounter<long>("loadbalancer.connections.failed", "{connection}", "Connections no backend could be reached for, by the last backend tried.");
         _rejected = _meter.CreateCounter<long>("loadbalancer.connections.rejected", "{connection}", "Connections refused, by reason.");
-        _bytes = _meter.CreateCounter<long>("loadbalancer.io", "By", "Bytes relayed, by backend and direction.");
+        _bytes = _meter.CreateCounter<long>("loadbalancer.io", "By", "Bytes relayed, by backend and direction, counted while they flow.");
         _connectTime = _meter.CreateHistogram(
             "loadbalancer.connect.duration", "s", "Time for a backend to accept a connection.", tags: null,
             new InstrumentAdvice<double> { HistogramBucketBoundaries = s_connectBuckets });
@@ -86,8 +86,6 @@ internal sealed class BalancerMetrics : IDisposable
                 break;
             case ConnectionCompleted completed:
                 _completed.Add(1, Server(completed.Backend, "loadbalancer.outcome", Outcome(completed.Reason)));
-                _bytes.Add(completed.BytesFromClient, Server(completed.Backend, "network.io.direction", "transmit"));
-                _bytes.Add(completed.BytesFromBackend, Server(completed.Backend, "network.io.direction", "receive"));
                 _duration.Record(completed.Duration.TotalSeconds, Server(completed.Backend));
                 break;
             case ConnectionFailed failed:
@@ -96,6 +94,26 @@ internal sealed class BalancerMetrics : IDisposable
             case ConnectionRejected rejected:
                 _rejected.Add(1, new KeyValuePair<string, object?>("loadbalancer.reason", Reason(rejected.Reason)));
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Counts bytes relayed for a backend: called while they flow (samples of live relays, about once a second) and
+    /// with the rest when a connection ends, never twice for the same bytes.
+    /// </summary>
+    /// <param name="backend">The backend's address, as configured.</param>
+    /// <param name="fromClient">Bytes relayed to the backend (transmitted).</param>
+    /// <param name="fromBackend">Bytes relayed from the backend (received).</param>
+    public void RecordBytes(string backend, long fromClient, long fromBackend)
+    {
+        if (fromClient != 0)
+        {
+            _bytes.Add(fromClient, Server(backend, "network.io.direction", "transmit"));
+        }
+
+        if (fromBackend != 0)
+        {
+            _bytes.Add(fromBackend, Server(backend, "network.io.direction", "receive"));
         }
     }
 

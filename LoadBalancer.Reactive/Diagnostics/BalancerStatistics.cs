@@ -29,17 +29,21 @@ public sealed record BalancerStatistics(
     /// <summary>Connections ever assigned, over every backend (each retry counts again).</summary>
     public long TotalConnections => Backends.Sum(row => row.Backend.TotalConnections);
 
-    /// <summary>Bytes relayed from clients to backends, over every completed connection.</summary>
+    /// <summary>Bytes relayed from clients to backends, over every connection (live ones included, as of their last sample).</summary>
     public long BytesFromClient => Backends.Sum(row => row.BytesFromClient);
 
-    /// <summary>Bytes relayed from backends to clients, over every completed connection.</summary>
+    /// <summary>Bytes relayed from backends to clients, over every connection (live ones included, as of their last sample).</summary>
     public long BytesFromBackend => Backends.Sum(row => row.BytesFromBackend);
 }
 
 /// <summary>One backend's row on a stats page: its state from the fold, with what its connections carried.</summary>
 /// <param name="Backend">The backend's state: health, weight, active and total connections, failures.</param>
-/// <param name="BytesFromClient">Bytes relayed to the backend, counted when each connection completes.</param>
-/// <param name="BytesFromBackend">Bytes relayed from the backend, counted when each connection completes.</param>
+/// <param name="BytesFromClient">
+/// Bytes relayed to the backend, counted while they flow: live relays are sampled about once a second, and a
+/// connection's last bytes are counted when it ends. A rate is the difference between two reads over their
+/// <see cref="BalancerStatistics.Time"/>s (over a second or more, or it jumps with the samples).
+/// </param>
+/// <param name="BytesFromBackend">Bytes relayed from the backend, counted as <paramref name="BytesFromClient"/>.</param>
 /// <param name="Completed">Connections to the backend that completed.</param>
 /// <param name="LastChange">When its state last changed (health, ejection, membership); null if it never has.</param>
 /// <param name="LastChangeReason">What that change was, in a few words ("down: health checks failed").</param>

@@ -4,8 +4,9 @@ using LoadBalancer.Reactive.Events;
 namespace LoadBalancer.Reactive.Diagnostics;
 
 /// <summary>
-/// Counts the balancer's events into <see cref="BalancerStatistics"/>: called for every event as it is
-/// published, from whichever thread publishes it, and read at any time.
+/// Counts the balancer's events, and the bytes its relays move, into <see cref="BalancerStatistics"/>: called for
+/// every event as it is published and every count of bytes (from the fold's steps, on whichever thread folds them),
+/// and read at any time.
 /// </summary>
 internal sealed class StatisticsRecorder
 {
@@ -40,10 +41,7 @@ internal sealed class StatisticsRecorder
                     _failed++;
                     break;
                 case ConnectionCompleted completed:
-                    var row = RowOf(completed.Backend);
-                    row.BytesFromClient += completed.BytesFromClient;
-                    row.BytesFromBackend += completed.BytesFromBackend;
-                    row.Completed++;
+                    RowOf(completed.Backend).Completed++;
                     break;
                 case BackendHealthChanged health:
                     Changed(health.Backend, health.Healthy ? "up: health checks passed" : "down: health checks failed", @event);
@@ -58,6 +56,20 @@ internal sealed class StatisticsRecorder
                     Changed(membership.Backend, Describe(membership), @event);
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// Counts bytes relayed for a backend: while they flow (samples of live relays, about once a second) and the rest
+    /// when a connection ends, never twice for the same bytes.
+    /// </summary>
+    public void RecordBytes(string backend, long fromClient, long fromBackend)
+    {
+        lock (_gate)
+        {
+            var row = RowOf(backend);
+            row.BytesFromClient += fromClient;
+            row.BytesFromBackend += fromBackend;
         }
     }
 

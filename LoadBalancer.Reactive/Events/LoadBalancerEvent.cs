@@ -119,6 +119,14 @@ public sealed record BackendEjected(string Backend, TimeSpan Duration, int Eject
 public sealed record BackendMembershipChanged(string Backend, MembershipChangeKind Kind, int Weight, int ActiveConnections)
     : LoadBalancerEvent;
 
+/// <summary>
+/// The balancer was reconfigured (<see cref="TcpLoadBalancer.Reconfigure"/>, or a hosted balancer's configuration
+/// reloaded): what changed live, and what changed but keeps its old value until the balancer is restarted.
+/// </summary>
+/// <param name="Applied">The settings applied live, as configuration key paths (<c>Backends</c>, <c>Clients:Allow</c>, <c>HealthCheck:Interval</c>).</param>
+/// <param name="RestartNeeded">The settings that differ from the running ones but take effect only on a restart (<c>Listen</c>, <c>Strategy</c>).</param>
+public sealed record ConfigurationChanged(IReadOnlyList<string> Applied, IReadOnlyList<string> RestartNeeded) : LoadBalancerEvent;
+
 /// <summary>A set of backends from <see cref="TcpLoadBalancer.FollowBackends"/> was invalid and skipped; the members stay as they were.</summary>
 /// <param name="Errors">Every problem with the set.</param>
 public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBalancerEvent;
@@ -129,6 +137,28 @@ public sealed record MembershipRejected(IReadOnlyList<string> Errors) : LoadBala
 /// </summary>
 /// <param name="Message">What went wrong.</param>
 public sealed record DiscoveryFailed(string Message) : LoadBalancerEvent;
+
+/// <summary>
+/// A discovery source that keeps running (etcd) lost or regained its store, or ignored one entry it could not use;
+/// while the store is unavailable the balancer keeps the members it has.
+/// </summary>
+/// <param name="Source">The source and where it reads, e.g. <c>etcd /loadbalancer/backends/</c>.</param>
+/// <param name="Kind">What happened.</param>
+/// <param name="Message">What went wrong or what came back; for an ignored entry, its key and why.</param>
+public sealed record DiscoveryReported(string Source, DiscoveryReportKind Kind, string Message) : LoadBalancerEvent;
+
+/// <summary>What a <see cref="DiscoveryReported"/> says.</summary>
+public enum DiscoveryReportKind
+{
+    /// <summary>The store cannot be reached; the source retries with back-off and the members stay as they are.</summary>
+    Unavailable,
+
+    /// <summary>The store is reachable again; changes made meanwhile are applied.</summary>
+    Recovered,
+
+    /// <summary>One entry (a key) could not be read as a backend and is ignored; the others apply.</summary>
+    EntryIgnored,
+}
 
 /// <summary>An ejected backend is back: its ejection ended.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
@@ -192,13 +222,13 @@ public enum RejectionReason
     /// <summary>The connection waited in the queue for <c>QueueTimeout</c> without a slot coming free.</summary>
     QueueTimeout,
 
-    /// <summary>The client's address is in a denied network, or outside every allowed one (<c>Clients.Allow</c>, <c>Clients.Deny</c>, or its listener's in <c>Clients.Listeners</c>).</summary>
+    /// <summary>The client's address is in a denied network, or outside every allowed one (<c>Clients:Allow</c>, <c>Clients:Deny</c>, or its listener's in <c>Clients:Listeners</c>).</summary>
     Denied,
 
-    /// <summary>The client already held <c>Clients.MaxConnections</c> connections.</summary>
+    /// <summary>The client already held <c>Clients:MaxConnections</c> connections.</summary>
     ClientConnectionLimit,
 
-    /// <summary>The client opened <c>Clients.MaxConnectionRate</c> connections within <c>Clients.ConnectionRateInterval</c> already.</summary>
+    /// <summary>The client opened <c>Clients:MaxConnectionRate</c> connections within <c>Clients:ConnectionRateInterval</c> already.</summary>
     ClientRateLimit,
 
     /// <summary>A connection from a trusted proxy (<c>AcceptProxy.From</c>) did not start with a valid PROXY header in time.</summary>
@@ -210,7 +240,7 @@ public enum RejectionReason
     /// <summary>Connections are routed by server name, and the client's first bytes were not a valid TLS ClientHello in time.</summary>
     InvalidClientHello,
 
-    /// <summary>The balancer terminates TLS, and the client's handshake failed or did not finish within <c>Tls.HandshakeTimeout</c>.</summary>
+    /// <summary>The balancer terminates TLS, and the client's handshake failed or did not finish within <c>Tls:HandshakeTimeout</c>.</summary>
     TlsHandshakeFailed,
 
     /// <summary>The connection was still waiting in the queue when the balancer's drain deadline passed.</summary>

@@ -8,7 +8,8 @@ namespace LoadBalancer.Reactive.Health;
 /// <summary>
 /// Probes each backend on the scheduler: the first probe one interval after start, each next one an
 /// interval after the previous finished, and reports every result as a <see cref="HealthProbed"/> event
-/// for the fold, which turns runs of results into health changes (rise and fall).
+/// for the fold, which turns runs of results into health changes (rise and fall). A reconfiguration restarts the
+/// probes of backends whose health check changed, with the new settings.
 /// </summary>
 internal sealed class ActiveHealthChecker : IDisposable
 {
@@ -16,7 +17,7 @@ internal sealed class ActiveHealthChecker : IDisposable
     private readonly Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> _probe;
     private readonly Action<HealthProbed> _report;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<string, SerialDisposable> _timers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, (SerialDisposable Timer, HealthCheckOptions Options)> _timers = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _gate = new();
 
     /// <param name="targets">Each backend to probe, with its options; backends whose checks are disabled are left out.</param>
@@ -38,6 +39,24 @@ internal sealed class ActiveHealthChecker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Probes <paramref name="members"/> (but those in maintenance) over TCP, each with the health check of its
+    /// definition in <paramref name="backends"/>, read when probing starts or restarts.
+    /// </summary>
+    /// <param name="members">The members to probe.</param>
+    /// <param name="backends">The backends' definitions, for how to reach each and its health check.</param>
+    /// <param name="scheduler">Times the intervals and the probes' timeouts.</param>
+    /// <param name="report">Receives every result.</param>
+    public static ActiveHealthChecker OverTcp(
+        IEnumerable<BackendSnapshot> members, BackendCatalog backends, IScheduler scheduler, Action<HealthProbed> report) => new(
+        members.Where(member => !member.Disabled)
+            .Select(member => (Backend: member, Definition: backends.Find(member.Address)))
+            .Where(target => target.Definition is not null)
+            .Select(target => (target.Backend, target.Definition!.HealthCheck)),
+        scheduler,
+        (backend, check, cancellationToken) => TcpProbe.ProbeAsync(backends.Find(backend.Address)!, check, scheduler, cancellationToken),
+        report);
+
     /// <summary>Starts probing a backend that joined (nothing if its checks are disabled or it is probed already).</summary>
     public void Add(BackendSnapshot backend, HealthCheckOptions options)
     {
@@ -49,13 +68,43 @@ internal sealed class ActiveHealthChecker : IDisposable
         var timer = new SerialDisposable();
         lock (_gate)
         {
-            if (_stop.IsCancellationRequested || !_timers.TryAdd(backend.Address, timer))
+            if (_stop.IsCancellationRequested || !_timers.TryAdd(backend.Address, (timer, options)))
             {
                 return;
             }
         }
 
         ScheduleNext(backend, options, timer);
+    }
+
+    /// <summary>
+    /// Probes members with the health checks of their (current) definitions: the probe of a backend whose check changed
+    /// starts again, its first probe one new interval from now; a backend whose check was turned off is no longer
+    /// probed, and one whose check was turned on is probed from now. Members in maintenance are left alone.
+    /// </summary>
+    /// <param name="members">The members now.</param>
+    /// <param name="backends">Their definitions, with the health check each has now.</param>
+    public void Reconfigure(IEnumerable<BackendSnapshot> members, BackendCatalog backends)
+    {
+        foreach (var member in members.Where(member => !member.Disabled))
+        {
+            if (backends.Find(member.Address) is not { } definition)
+            {
+                continue;
+            }
+
+            bool same;
+            lock (_gate)
+            {
+                same = _timers.TryGetValue(member.Address, out var probed) ? probed.Options == definition.HealthCheck : !definition.HealthCheck.Enabled;
+            }
+
+            if (!same)
+            {
+                Remove(member.Address);
+                Add(member, definition.HealthCheck);
+            }
+        }
     }
 
     /// <summary>Starts probing the backends that <paramref name="step"/> saw join, and stops probing those that left.</summary>
@@ -87,13 +136,13 @@ internal sealed class ActiveHealthChecker : IDisposable
     /// <summary>Stops probing a backend that left.</summary>
     public void Remove(string address)
     {
-        SerialDisposable? timer;
+        (SerialDisposable Timer, HealthCheckOptions Options) probed;
         lock (_gate)
         {
-            _timers.Remove(address, out timer);
+            _timers.Remove(address, out probed);
         }
 
-        timer?.Dispose();
+        probed.Timer?.Dispose();
     }
 
     public void Dispose()
@@ -102,7 +151,7 @@ internal sealed class ActiveHealthChecker : IDisposable
         lock (_gate)
         {
             _stop.Cancel();
-            timers = [.. _timers.Values];
+            timers = [.. _timers.Values.Select(probed => probed.Timer)];
             _timers.Clear();
         }
 

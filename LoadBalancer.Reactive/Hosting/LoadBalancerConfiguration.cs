@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoadBalancer.Reactive.Configuration;
+using LoadBalancer.Reactive.Fleet;
 using Microsoft.Extensions.Configuration;
 
 namespace LoadBalancer.Reactive.Hosting;
@@ -7,7 +8,8 @@ namespace LoadBalancer.Reactive.Hosting;
 /// <summary>
 /// Reads <see cref="LoadBalancerOptions"/> from configuration (appsettings.json, environment variables...),
 /// with durations written like <c>"2s"</c> or <c>"500ms"</c> (a .NET <c>"00:00:02"</c> also works). Every
-/// mistake is reported at once, naming its configuration path.
+/// mistake is reported at once, naming its configuration path; a key that is not a setting is a mistake too,
+/// at every level, so a misspelt name never silently falls back to a default.
 /// </summary>
 /// <example>
 /// <code>
@@ -24,18 +26,98 @@ public static class LoadBalancerConfiguration
     /// <param name="section">The section holding the settings, such as <c>configuration.GetSection("LoadBalancer")</c>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="section"/> is null.</exception>
     /// <exception cref="LoadBalancerOptionsException">A setting is malformed or the options are invalid; every problem is listed.</exception>
-    public static LoadBalancerOptions Read(IConfiguration section)
+    public static LoadBalancerOptions Read(IConfiguration section) => Read(section, []);
+
+    /// <summary>
+    /// Reads the options in <paramref name="section"/>, where the host keeps settings of its own beside them,
+    /// then validates them as a balancer would.
+    /// </summary>
+    /// <param name="section">The section holding the settings, such as <c>configuration.GetSection("LoadBalancer")</c>.</param>
+    /// <param name="hostKeys">Top-level keys the host reads itself (such as <c>DrainTimeout</c>): skipped here, not reported as unknown.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="section"/> or <paramref name="hostKeys"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">A setting is malformed, unknown or the options are invalid; every problem is listed.</exception>
+    public static LoadBalancerOptions Read(IConfiguration section, IReadOnlyCollection<string> hostKeys)
     {
         ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(hostKeys);
         var reader = new Reader(section is IConfigurationSection named ? named.Path : string.Empty);
+        reader.Known(section, "balancer", [.. s_settings, .. hostKeys]);
         var options = reader.Options(section);
         var errors = reader.Errors.Count > 0 ? reader.Errors : LoadBalancerOptionsValidator.Validate(options);
         return errors.Count > 0 ? throw new LoadBalancerOptionsException(errors) : options;
     }
 
+    /// <summary>
+    /// Reads how a balancer joins a fleet through etcd (see <see cref="EtcdFleet.JoinAsync"/>) from
+    /// <paramref name="section"/>: <c>Endpoints</c> (<c>"URL,URL"</c> or a list), <c>Prefix</c>, <c>Name</c> and
+    /// <c>LeaseTtl</c> (a duration such as <c>"10s"</c>).
+    /// </summary>
+    /// <example><c>"Etcd": { "Endpoints": "http://10.0.0.9:2379,http://10.0.0.10:2379", "Prefix": "/lb/db" }</c></example>
+    /// <param name="section">The section holding the fleet's settings, such as <c>configuration.GetSection("Etcd")</c>.</param>
+    /// <param name="name">This instance's name when the section does not give one (the balancer's <c>Name</c>, say); null for the default.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="section"/> is null.</exception>
+    /// <exception cref="LoadBalancerOptionsException">A setting is missing, malformed or unknown; every problem is listed.</exception>
+    public static EtcdFleetOptions ReadFleet(IConfiguration section, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var reader = new Reader(section is IConfigurationSection named ? named.Path : string.Empty);
+        reader.Known(section, "fleet", s_fleetSettings);
+        var endpoints = section.GetSection("Endpoints") is { Value: { } urls }
+            ? EtcdFleetOptions.ParseEndpoints(urls)
+            : [.. section.GetSection("Endpoints").GetChildren().Select(child => child.Value ?? string.Empty)];
+        var defaults = new EtcdFleetOptions { Endpoints = endpoints };
+        var options = defaults with
+        {
+            Prefix = section["Prefix"] ?? defaults.Prefix,
+            Name = section["Name"] ?? name,
+            LeaseTtl = reader.Duration(section, "LeaseTtl") ?? defaults.LeaseTtl,
+        };
+        if (endpoints.Count == 0)
+        {
+            reader.Errors.Add($"{reader.Path(section, "Endpoints")} must list at least one etcd URL, such as http://127.0.0.1:2379.");
+        }
+        else if (EtcdFleet.Problem(options) is { } problem)
+        {
+            reader.Errors.Add($"{(section is IConfigurationSection path ? path.Path + ": " : string.Empty)}{problem}");
+        }
+
+        return reader.Errors.Count > 0 ? throw new LoadBalancerOptionsException(reader.Errors) : options;
+    }
+
+    private static readonly string[] s_fleetSettings = ["Endpoints", "Prefix", "Name", "LeaseTtl"];
+
+    private static readonly string[] s_settings =
+    [
+        "Name", "AccessLog", "Listen", "Backends", "Strategy", "RandomSeed", "ConnectTimeout", "MaxConnectAttempts", "IdleTimeout",
+        "PanicMode", "MaxConnections", "MaxQueueLength", "QueueTimeout", "SlowStart", "DnsRefreshInterval", "FirstByteTimeout",
+        "EventBufferCapacity", "HealthCheck", "OutlierDetection", "Clients", "Tls", "Sni", "AcceptProxy",
+    ];
+
     private sealed class Reader(string root)
     {
         public List<string> Errors { get; } = [];
+
+        /// <summary>Reports every key of <paramref name="section"/> that is not one of <paramref name="known"/>.</summary>
+        public void Known(IConfiguration section, string what, IReadOnlyCollection<string> known)
+        {
+            foreach (var child in section.GetChildren())
+            {
+                if (!known.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+                {
+                    Errors.Add($"{child.Path} is not a setting; the {what} settings are {string.Join(", ", known)}.");
+                }
+            }
+        }
+
+        // Each element of a list of sections, checked for unknown keys unless it is written as a plain value.
+        private IEnumerable<IConfigurationSection> Elements(IConfiguration section, string key, string what, params string[] known)
+        {
+            foreach (var element in section.GetSection(key).GetChildren())
+            {
+                Known(element, what, known);
+                yield return element;
+            }
+        }
 
         public LoadBalancerOptions Options(IConfiguration section)
         {
@@ -45,7 +127,8 @@ public static class LoadBalancerConfiguration
                 Name = section["Name"] ?? defaults.Name,
                 AccessLog = Bool(section, "AccessLog") ?? false,
                 Listen = Strings(section, "Listen"),
-                Backends = [.. section.GetSection("Backends").GetChildren().Select(Backend)],
+                Backends = [.. Elements(section, "Backends", "backend", "Address", "Weight", "MaxConnections", "HealthCheck", "SendProxy", "State", "Pool", "Tls")
+                    .Select(Backend)],
                 Strategy = section["Strategy"] ?? defaults.Strategy,
                 RandomSeed = Int(section, "RandomSeed"),
                 ConnectTimeout = Duration(section, "ConnectTimeout") ?? defaults.ConnectTimeout,
@@ -62,28 +145,30 @@ public static class LoadBalancerConfiguration
                 HealthCheck = HealthCheck(section.GetSection("HealthCheck")) ?? defaults.HealthCheck,
                 OutlierDetection = Outliers(section.GetSection("OutlierDetection")),
                 Clients = Clients(section.GetSection("Clients")),
-                Tls = new TlsOptions
+                Tls = Check(section.GetSection("Tls"), "TLS", "CertificatePath", "KeyPath", "Password", "HandshakeTimeout") ? new TlsOptions
                 {
                     CertificatePath = section["Tls:CertificatePath"],
                     KeyPath = section["Tls:KeyPath"],
                     Password = section["Tls:Password"],
                     HandshakeTimeout = Duration(section.GetSection("Tls"), "HandshakeTimeout") ?? defaults.Tls.HandshakeTimeout,
-                },
-                Sni = new SniRoutingOptions
+                } : defaults.Tls,
+                Sni = Check(section.GetSection("Sni"), "SNI", "Routes", "HelloTimeout") ? new SniRoutingOptions
                 {
-                    Routes = [.. section.GetSection("Sni:Routes").GetChildren()
+                    Routes = [.. Elements(section, "Sni:Routes", "SNI route", "ServerName", "Pool")
                         .Select(route => new SniRoute(route["ServerName"] ?? string.Empty, route["Pool"] ?? string.Empty))],
                     HelloTimeout = Duration(section.GetSection("Sni"), "HelloTimeout") ?? defaults.Sni.HelloTimeout,
-                },
-                AcceptProxy = new AcceptProxyOptions
+                } : defaults.Sni,
+                AcceptProxy = Check(section.GetSection("AcceptProxy"), "PROXY header", "From", "HeaderTimeout") ? new AcceptProxyOptions
                 {
                     From = Strings(section, "AcceptProxy:From"),
                     HeaderTimeout = Duration(section.GetSection("AcceptProxy"), "HeaderTimeout") ?? defaults.AcceptProxy.HeaderTimeout,
-                },
+                } : defaults.AcceptProxy,
             };
         }
 
-        private BackendTlsOptions? BackendTls(IConfigurationSection section) => !section.Exists() ? null : new BackendTlsOptions
+        private BackendTlsOptions? BackendTls(IConfigurationSection section) => !Check(
+            section, "backend TLS", "ServerName", "ValidateCertificate", "TrustedCertificatesPath", "ClientCertificatePath", "ClientKeyPath",
+            "ClientCertificatePassword") ? null : new BackendTlsOptions
         {
             ServerName = section["ServerName"],
             ValidateCertificate = Bool(section, "ValidateCertificate") ?? true,
@@ -130,11 +215,12 @@ public static class LoadBalancerConfiguration
         private ClientOptions Clients(IConfigurationSection section)
         {
             var defaults = new ClientOptions();
+            Check(section, "client", "Allow", "Deny", "Listeners", "MaxConnections", "MaxConnectionRate", "ConnectionRateInterval");
             return new ClientOptions
             {
                 Allow = Strings(section, "Allow"),
                 Deny = Strings(section, "Deny"),
-                Listeners = [.. section.GetSection("Listeners").GetChildren().Select(listener => new ListenerAccess
+                Listeners = [.. Elements(section, "Listeners", "listener", "Listen", "Allow", "Deny").Select(listener => new ListenerAccess
                 {
                     Listen = listener["Listen"] ?? string.Empty,
                     Allow = Strings(listener, "Allow"),
@@ -159,7 +245,7 @@ public static class LoadBalancerConfiguration
 
         private HealthCheckOptions? HealthCheck(IConfigurationSection section)
         {
-            if (!section.Exists())
+            if (!Check(section, "health check", "Enabled", "Interval", "Timeout", "Rise", "Fall", "Send", "Expect"))
             {
                 return null;
             }
@@ -180,6 +266,7 @@ public static class LoadBalancerConfiguration
         private OutlierDetectionOptions Outliers(IConfigurationSection section)
         {
             var defaults = new OutlierDetectionOptions();
+            Check(section, "outlier detection", "Enabled", "ConsecutiveFailures", "BaseEjectionTime", "MaxEjectionTime", "MaxEjectionPercent", "EjectLastAvailable");
             return new OutlierDetectionOptions
             {
                 Enabled = Bool(section, "Enabled") ?? true,
@@ -189,6 +276,13 @@ public static class LoadBalancerConfiguration
                 MaxEjectionPercent = Int(section, "MaxEjectionPercent") ?? defaults.MaxEjectionPercent,
                 EjectLastAvailable = Bool(section, "EjectLastAvailable") ?? false,
             };
+        }
+
+        // Whether the section is there, after reporting its unknown keys.
+        private bool Check(IConfigurationSection section, string what, params string[] known)
+        {
+            Known(section, what, known);
+            return section.Exists();
         }
 
         // A list of strings (Listen, Allow, Deny, From): each child's value in order, an empty one kept as "" for the validator to name.
@@ -229,7 +323,7 @@ public static class LoadBalancerConfiguration
             return null;
         }
 
-        private TimeSpan? Duration(IConfiguration section, string key)
+        public TimeSpan? Duration(IConfiguration section, string key)
         {
             var text = section[key];
             if (text is null)
@@ -253,7 +347,7 @@ public static class LoadBalancerConfiguration
             return null;
         }
 
-        private string Path(IConfiguration section, string key) =>
+        public string Path(IConfiguration section, string key) =>
             section is IConfigurationSection named ? $"{named.Path}:{key}" : (root.Length > 0 ? $"{root}:{key}" : key);
     }
 }

@@ -45,6 +45,38 @@ internal static class EventProjection
         }
     }
 
+    /// <summary>
+    /// Tells <paramref name="count"/> the bytes <paramref name="step"/> adds to the byte counters, per backend (its
+    /// address, bytes from the client, bytes from the backend): what a sample of live relays moved, or what an ended
+    /// connection relayed since its last sample. Each byte is counted once, while it flows; the
+    /// <see cref="ConnectionCompleted"/> of a connection still carries its totals.
+    /// </summary>
+    public static void CountBytes(in Step step, Action<string, long, long> count)
+    {
+        switch (step.Input)
+        {
+            case BytesRelayed:
+                foreach (var change in step.Changes)
+                {
+                    if (change is BytesCounted counted)
+                    {
+                        count(counted.Backend.Address, counted.BytesFromClient, counted.BytesFromBackend);
+                    }
+                }
+
+                break;
+
+            case ConnectionEnded ended when step.Decision is Release release:
+                var (fromClient, fromBackend) = LiveBytes.Remainder(ended, release.Connection);
+                if ((fromClient | fromBackend) != 0)
+                {
+                    count(release.Backend.Address, fromClient, fromBackend);
+                }
+
+                break;
+        }
+    }
+
     private static void FromInput(in Step step, DateTimeOffset time, Action<LoadBalancerEvent> publish)
     {
         var state = step.State;
@@ -102,6 +134,10 @@ internal static class EventProjection
 
             case Reported reported:
                 publish(reported.Event with { Timestamp = time });
+                break;
+
+            case Reconfigured reconfigured:
+                publish(reconfigured.Change with { Timestamp = time });
                 break;
 
             default:

@@ -16,17 +16,33 @@ internal sealed class EventPublisher : IObserver<Balancing.Step>
     private readonly BalancerLog _log;
     private readonly EventHub _hub;
     private readonly Action<LoadBalancerEvent> _publish;
+    private readonly Action<string, long, long> _countBytes;
 
     public EventPublisher(BalancerMetrics metrics, StatisticsRecorder statistics, BalancerLog log, EventHub hub)
     {
         (_metrics, _statistics, _log, _hub) = (metrics, statistics, log, hub);
         _publish = Publish;
+        _countBytes = CountBytes;
     }
 
     /// <summary>Completes once the last event has been published and the hub told to complete.</summary>
     public Task Completed => _completed.Task;
 
-    public void OnNext(Balancing.Step value) => EventProjection.Project(value, _publish);
+    // Bytes are counted before the events are published, so statistics that show a connection completed show its bytes.
+    // The statistics count first: the meters call the host's MeterListener callbacks, which may throw (as in Publish).
+    public void OnNext(Balancing.Step value)
+    {
+        try
+        {
+            EventProjection.CountBytes(value, _countBytes);
+        }
+        catch (Exception exception)
+        {
+            _hub.Publish(new SubscriberFaulted(exception) { Timestamp = value.Input?.Time ?? default });
+        }
+
+        EventProjection.Project(value, _publish);
+    }
 
     // The stream ends when the balancer has stopped; it fails only by a bug (the fold and the projection throw
     // on nothing), which is logged, and the stream of events ends then too.
@@ -58,5 +74,11 @@ internal sealed class EventPublisher : IObserver<Balancing.Step>
         }
 
         _hub.Publish(@event);
+    }
+
+    private void CountBytes(string backend, long fromClient, long fromBackend)
+    {
+        _statistics.RecordBytes(backend, fromClient, fromBackend);
+        _metrics.RecordBytes(backend, fromClient, fromBackend);
     }
 }

@@ -9,11 +9,11 @@ namespace LoadBalancer.Reactive.Pipeline;
 /// ones are and defined (its address parsed, its TLS files loaded once) here, so the fold never meets a bad one.
 /// </summary>
 /// <param name="backends">Where new backends' definitions go, for the connections that will reach them.</param>
-/// <param name="defaultHealthCheck">The health check of backends that do not set their own.</param>
+/// <param name="defaultHealthCheck">The health check of backends that do not set their own, as configured now (a reconfiguration changes it).</param>
 /// <param name="members">The members now (the fold's latest snapshot).</param>
 /// <param name="post">Posts an input into the fold.</param>
 internal sealed class MembershipCommands(
-    BackendCatalog backends, HealthCheckOptions defaultHealthCheck, Func<IReadOnlyList<BackendSnapshot>> members, Action<BalancerInput> post)
+    BackendCatalog backends, Func<HealthCheckOptions> defaultHealthCheck, Func<IReadOnlyList<BackendSnapshot>> members, Action<BalancerInput> post)
 {
     public void Add(BackendOptions backend)
     {
@@ -105,7 +105,7 @@ internal sealed class MembershipCommands(
     private void Define(IReadOnlyList<(BackendOptions Backend, string Field)> set)
     {
         var errors = new List<string>();
-        var definitions = set.Select(named => BalancerModel.Define(named.Backend, defaultHealthCheck, named.Field, errors)).ToList();
+        var definitions = set.Select(named => BalancerModel.Define(named.Backend, defaultHealthCheck(), named.Field, errors)).ToList();
         ThrowIfInvalid(errors);
         definitions.ForEach(backends.Put);
     }

@@ -41,8 +41,11 @@ internal sealed class DuplexRelay
     // The pending idle check, or NoMoreIdleChecks once the relay has ended.
     private IDisposable? _idleTimer;
     private long _lastActivityTicks;
+    // Each count has one writer, its own pump; the sampler reads them while they grow (see TrySample).
     private long _bytesFromClient;
     private long _bytesFromBackend;
+    // Both counts as the sampler last took them, so an idle relay is not reported again; the sampler's alone.
+    private long _sampled;
     // Which side closed first, for a relay that ends cleanly; the first fault (a reset on either
     // side, or an abort) wins over that, because it is what the peers actually saw.
     private int _closedFirst = -1;
@@ -94,6 +97,28 @@ internal sealed class DuplexRelay
     public void Abort()
     {
         Fail(CompletionReason.Aborted);
+    }
+
+    /// <summary>
+    /// The bytes relayed so far each way, when they have grown since the last call and the relay is still live: for
+    /// the sampler that flushes live counts into the fold, which calls it for one relay at a time, never twice at once.
+    /// Once the relay has ended its result carries the totals, and its end counts the rest.
+    /// </summary>
+    /// <param name="fromClient">Bytes relayed from the client since the relay started.</param>
+    /// <param name="fromBackend">Bytes relayed from the backend since the relay started.</param>
+    /// <returns>False when nothing moved since the last call, or the relay has ended.</returns>
+    public bool TrySample(out long fromClient, out long fromBackend)
+    {
+        fromClient = Volatile.Read(ref _bytesFromClient);
+        fromBackend = Volatile.Read(ref _bytesFromBackend);
+        var total = fromClient + fromBackend;
+        if (total == _sampled || Volatile.Read(ref _idleTimer) == NoMoreIdleChecks)
+        {
+            return false;
+        }
+
+        _sampled = total;
+        return true;
     }
 
     private async Task<RelayResult> RunAsync()
@@ -235,14 +260,16 @@ internal sealed class DuplexRelay
                     return false;
                 }
 
-                // Each count has one writer, its own pump; RunAsync reads both after awaiting both pumps.
+                // Each count has one writer, its own pump, so a plain add; written with Volatile.Write only so that the
+                // sampler never reads half a long where a long is written in two halves (on 64 bits it is a plain store).
+                // RunAsync reads both after awaiting both pumps.
                 if (side == Side.Client)
                 {
-                    _bytesFromClient += segment.Length;
+                    Volatile.Write(ref _bytesFromClient, _bytesFromClient + segment.Length);
                 }
                 else
                 {
-                    _bytesFromBackend += segment.Length;
+                    Volatile.Write(ref _bytesFromBackend, _bytesFromBackend + segment.Length);
                 }
             }
 

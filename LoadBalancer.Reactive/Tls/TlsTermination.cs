@@ -8,19 +8,25 @@ namespace LoadBalancer.Reactive.Tls;
 
 /// <summary>
 /// Terminates clients' TLS: one certificate context built at start, TLS 1.2 and 1.3 only, a handshake
-/// timeout on the balancer's scheduler, and a failed handshake reported, never thrown.
+/// timeout on the balancer's scheduler, and a failed handshake reported, never thrown. A reconfiguration
+/// replaces the certificate (and the timeout) live: handshakes that start afterwards use the new one, while
+/// connections already open keep the session they have.
 /// </summary>
 internal sealed class TlsTermination
 {
     private const SslProtocols Protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-    private readonly SslServerAuthenticationOptions _options;
-    private readonly TimeSpan _timeout;
+    private volatile Settings _settings;
 
-    private TlsTermination(SslServerAuthenticationOptions options, TimeSpan timeout)
+    private TlsTermination(SslServerAuthenticationOptions options, TimeSpan timeout, string thumbprint)
     {
-        _options = options;
-        _timeout = timeout;
+        _settings = new Settings(options, timeout, thumbprint);
     }
+
+    /// <summary>The SHA-1 thumbprint of the certificate new handshakes present, to tell whether a reload changed it.</summary>
+    public string Thumbprint => _settings.Thumbprint;
+
+    /// <summary>Makes new handshakes present <paramref name="next"/>'s certificate, with its handshake timeout.</summary>
+    public void Replace(TlsTermination next) => _settings = next._settings;
 
     /// <summary>The termination for <paramref name="options"/>, or null with the problems added to <paramref name="errors"/>.</summary>
     public static TlsTermination? Create(TlsOptions options, List<string> errors)
@@ -46,7 +52,8 @@ internal sealed class TlsTermination
                 ClientCertificateRequired = false,
                 AllowRenegotiation = false,
             },
-            options.HandshakeTimeout);
+            options.HandshakeTimeout,
+            certificate.Thumbprint);
     }
 
     /// <summary>
@@ -60,19 +67,21 @@ internal sealed class TlsTermination
     public async Task<(TlsEnd? End, string? ServerName, string? Error)> AcceptAsync(
         Pipelines.Sockets.Unofficial.SocketConnection raw, IScheduler scheduler, CancellationToken aborted)
     {
+        // Read once: a handshake runs with one certificate and one timeout, even if they are replaced meanwhile.
+        var (options, timeout, _) = _settings;
         var gate = new TlsReadGate();
         var ssl = new SslStream(gate.Under(new PipeSocketStream(raw.Input, raw.Socket)), leaveInnerStreamOpen: true);
-        using var deadline = new Deadline(_timeout, scheduler, aborted);
+        using var deadline = new Deadline(timeout, scheduler, aborted);
         try
         {
-            await ssl.AuthenticateAsServerAsync(_options, deadline.Token).ConfigureAwait(false);
+            await ssl.AuthenticateAsServerAsync(options, deadline.Token).ConfigureAwait(false);
             var name = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName.ToLowerInvariant();
             return (new TlsEnd(ssl, gate, raw.Socket, () => RelayEnd.CloseConnection(raw)), name, null);
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             ssl.Dispose();
-            return (null, null, $"the TLS handshake did not finish within {Durations.Format(_timeout)}");
+            return (null, null, $"the TLS handshake did not finish within {Durations.Format(timeout)}");
         }
         catch (Exception exception) when (exception is AuthenticationException or IOException or System.Net.Sockets.SocketException
             or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
@@ -81,4 +90,6 @@ internal sealed class TlsTermination
             return (null, null, $"the TLS handshake failed: {exception.GetBaseException().Message}");
         }
     }
+
+    private sealed record Settings(SslServerAuthenticationOptions Options, TimeSpan Timeout, string Thumbprint);
 }

@@ -1,5 +1,7 @@
+using HostedBalancer.Admin;
 using HostedBalancer.Stats;
 using LoadBalancer.Reactive;
+using LoadBalancer.Reactive.Admin;
 using LoadBalancer.Reactive.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
@@ -7,7 +9,7 @@ using OpenTelemetry.Resources;
 
 namespace HostedBalancer;
 
-/// <summary>The host: the balancer as a hosted service, and Kestrel serving its stats page, metrics and health endpoints.</summary>
+/// <summary>The host: the balancer as a hosted service, and Kestrel serving its stats page, runtime API, metrics and health endpoints.</summary>
 internal static class HostedBalancerApp
 {
     /// <summary>Where the stats page is served unless <c>Stats:Url</c> says otherwise (HAProxy's habit).</summary>
@@ -21,6 +23,14 @@ internal static class HostedBalancerApp
         var builder = WebApplication.CreateBuilder(options);
         builder.Services.AddTcpLoadBalancer(builder.Configuration.GetSection("LoadBalancer"));
         builder.Services.AddHealthChecks().AddTcpLoadBalancer(tags: [Ready]);
+        if (builder.Configuration.GetSection("Etcd").Exists())
+        {
+            // A fleet's instance: its backends come from etcd, and its runtime API's changes go there for every instance.
+            builder.Services.AddTcpLoadBalancerFleet(builder.Configuration.GetSection("Etcd"));
+        }
+
+        builder.Services.AddSingleton(services =>
+            services.GetService<HostedFleet>()?.CreateRuntimeApi() ?? new RuntimeApi(services.GetRequiredService<TcpLoadBalancer>()));
         builder.Services
             .AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("HostedBalancer"))
@@ -29,6 +39,7 @@ internal static class HostedBalancerApp
 
         var app = builder.Build();
         app.MapStatsPage();
+        app.MapRuntimeApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
 
         // Liveness: the process answers (no check runs, so a balancer without backends is not restarted for it).

@@ -6,131 +6,150 @@ using LoadBalancer.Reactive.Configuration;
 namespace Quickstart;
 
 /// <summary>
-/// Reloads the configuration file when asked (SIGHUP) or when the file changes, and applies what a
-/// running balancer can take without dropping a connection: its backends and their weights. A file
-/// that does not load changes nothing; a change that needs a restart is reported and left alone.
+/// Re-reads the configuration when asked (SIGHUP) or when the --config file changes, and applies it to the
+/// running balancer. A configuration that does not read or validate changes nothing; what needs a restart is
+/// reported by key and left alone.
 /// </summary>
 internal sealed class ConfigReloader : IDisposable
 {
     // Editors write a file in several steps; one reload after they settle.
     private static readonly TimeSpan s_settle = TimeSpan.FromMilliseconds(300);
 
-    private readonly string _path;
-    private readonly bool _backendsFromFile;
-    private readonly Func<IReadOnlyList<BackendOptions>, IReadOnlyList<BackendOptions>> _withFlags;
+    private readonly QuickstartConfiguration _configuration;
     private readonly TcpLoadBalancer _balancer;
+    private readonly string _name;
     private readonly TextWriter _output;
     private readonly TextWriter _error;
-    private readonly FileSystemWatcher _watcher;
+    private readonly FileSystemWatcher? _watcher;
     private readonly IDisposable _subscription;
     private readonly Lock _gate = new();
-    private FileSettings _applied;
-    private string? _lastSeen;
+    private IReadOnlyList<KeyValuePair<string, string?>> _applied;
 
     private ConfigReloader(
-        string path, FileSettings loaded, bool backendsFromFile, TcpLoadBalancer balancer,
-        IObservable<Unit>? requests, TextWriter output, TextWriter error,
-        Func<IReadOnlyList<BackendOptions>, IReadOnlyList<BackendOptions>>? withFlags)
+        string? path, QuickstartConfiguration configuration, QuickstartReading running, TcpLoadBalancer balancer,
+        IObservable<Unit>? requests, TextWriter output, TextWriter error)
     {
-        _withFlags = withFlags ?? (backends => backends);
-        _path = Path.GetFullPath(path);
-        _applied = loaded;
-        _lastSeen = ReadQuietly(_path);
-        _backendsFromFile = backendsFromFile;
+        _configuration = configuration;
+        Current = running;
+        _applied = configuration.Snapshot();
         _balancer = balancer;
         _output = output;
         _error = error;
-        _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
+        _name = path is null ? "the configuration" : Path.GetFileName(path);
+        var fileChanged = Observable.Never<Unit>();
+        if (path is not null)
         {
-            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
-        };
-        var fileChanged = Observable.Merge(
-                Observable.FromEventPattern<FileSystemEventArgs>(_watcher, nameof(FileSystemWatcher.Changed)).Select(_ => Unit.Default),
-                Observable.FromEventPattern<FileSystemEventArgs>(_watcher, nameof(FileSystemWatcher.Created)).Select(_ => Unit.Default),
-                Observable.FromEventPattern<RenamedEventArgs>(_watcher, nameof(FileSystemWatcher.Renamed)).Select(_ => Unit.Default))
-            .Throttle(s_settle);
+            var full = Path.GetFullPath(path);
+            _watcher = new FileSystemWatcher(Path.GetDirectoryName(full)!, Path.GetFileName(full))
+            {
+                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
+            };
+            fileChanged = Observable.Merge(
+                    Observable.FromEventPattern<FileSystemEventArgs>(_watcher, nameof(FileSystemWatcher.Changed)).Select(_ => Unit.Default),
+                    Observable.FromEventPattern<FileSystemEventArgs>(_watcher, nameof(FileSystemWatcher.Created)).Select(_ => Unit.Default),
+                    Observable.FromEventPattern<RenamedEventArgs>(_watcher, nameof(FileSystemWatcher.Renamed)).Select(_ => Unit.Default))
+                .Throttle(s_settle);
+        }
+
         _subscription = fileChanged.Merge(requests ?? Observable.Never<Unit>()).Subscribe(_ => Reload());
-        _watcher.EnableRaisingEvents = true;
+        _watcher?.EnableRaisingEvents = true;
     }
 
+    /// <summary>What the running balancer was last given.</summary>
+    public QuickstartReading Current { get; private set; }
+
     public static ConfigReloader Start(
-        string path, FileSettings loaded, bool backendsFromFile, TcpLoadBalancer balancer,
-        IObservable<Unit>? requests, TextWriter output, TextWriter error,
-        Func<IReadOnlyList<BackendOptions>, IReadOnlyList<BackendOptions>>? withFlags = null) =>
-        new(path, loaded, backendsFromFile, balancer, requests, output, error, withFlags);
+        string? path, QuickstartConfiguration configuration, QuickstartReading running, TcpLoadBalancer balancer,
+        IObservable<Unit>? requests, TextWriter output, TextWriter error) =>
+        new(path, configuration, running, balancer, requests, output, error);
 
     public void Dispose()
     {
         _subscription.Dispose();
-        _watcher.Dispose();
+        _watcher?.Dispose();
     }
 
     private void Reload()
     {
         lock (_gate)
         {
-            // A signal and the file watcher often both fire for one edit: the same text is read once.
-            var text = ReadQuietly(_path);
-            if (text is not null && text == _lastSeen)
+            try
+            {
+                _configuration.Root.Reload();
+            }
+            catch (Exception exception) when (exception is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
+            {
+                _error.WriteLine($"reload: {_name} is invalid; the running configuration stays:");
+                _error.WriteLine($"  - {QuickstartConfiguration.Describe(exception)}");
+                return;
+            }
+
+            // A signal and the file watcher often both fire for one edit: the same configuration is applied once.
+            var snapshot = _configuration.Snapshot();
+            if (snapshot.SequenceEqual(_applied))
             {
                 return;
             }
 
-            _lastSeen = text;
-            var name = Path.GetFileName(_path);
-            var (loaded, errors) = ConfigFile.Load(_path);
-            if (loaded is null)
+            var reading = _configuration.Read();
+            if (reading.Options is not { } options)
             {
-                _error.WriteLine($"reload: {name} is invalid; the running configuration stays:");
-                errors.ToList().ForEach(problem => _error.WriteLine($"  - {problem}"));
+                _error.WriteLine($"reload: {_name} is invalid; the running configuration stays:");
+                reading.Errors.ToList().ForEach(problem => _error.WriteLine($"  - {problem}"));
                 return;
             }
 
-            if (_backendsFromFile && loaded.Options.Backends.Count == 0)
+            IReadOnlyList<string> restart;
+            try
             {
-                _error.WriteLine($"reload: {name} lists no backends; the running configuration stays.");
+                restart = Apply(options, _applied, snapshot);
+            }
+            catch (LoadBalancerOptionsException exception)
+            {
+                _error.WriteLine($"reload: {_name} is invalid; the running configuration stays:");
+                exception.Errors.ToList().ForEach(problem => _error.WriteLine($"  - {problem}"));
                 return;
             }
 
-            if (_backendsFromFile)
-            {
-                try
-                {
-                    _balancer.UpdateBackends(_withFlags(loaded.Options.Backends));
-                }
-                catch (LoadBalancerOptionsException exception)
-                {
-                    _error.WriteLine($"reload: {name} has invalid backends; the running configuration stays:");
-                    exception.Errors.ToList().ForEach(problem => _error.WriteLine($"  - {problem}"));
-                    return;
-                }
-
-                _output.WriteLine($"reload: applied {name}: {loaded.Options.Backends.Count} backend(s)");
-            }
-            else
-            {
-                _output.WriteLine($"reload: backends come from the command line, so {name} changes none of them");
-            }
-
-            var restart = ConfigFile.NeedsRestart(_applied.Options, loaded.Options);
+            _output.WriteLine($"reload: applied {_name}: {options.Backends.Count} backend(s)");
             if (restart.Count > 0)
             {
-                _output.WriteLine($"reload: changes to {string.Join(", ", restart)} need a restart and were not applied");
+                _output.WriteLine($"reload: {string.Join(", ", restart)} changed and need(s) a restart; not applied");
             }
 
-            _applied = loaded;
+            _applied = snapshot;
+            Current = reading;
         }
     }
 
-    private static string? ReadQuietly(string path)
+    /// <summary>
+    /// The one step that changes the running balancer: everything it can take live is applied, and the keys that
+    /// changed but need a restart are returned (the balancer names them). Changes to the Quickstart's own keys
+    /// (DrainTimeout, the runtime API) take effect as <see cref="Current"/>, or at the next start for the runtime API.
+    /// </summary>
+    private IReadOnlyList<string> Apply(
+        LoadBalancerOptions options, IReadOnlyList<KeyValuePair<string, string?>> before, IReadOnlyList<KeyValuePair<string, string?>> after) =>
+        [.. _balancer.Reconfigure(options), .. ChangedKeys(before, after).Where(key => IsUnder(key, "Admin")).Take(1).Select(_ => "Admin")];
+
+    // Every key whose value differs, was added or was removed; list items as their list (Listen, not Listen:1).
+    private static IEnumerable<string> ChangedKeys(IReadOnlyList<KeyValuePair<string, string?>> before, IReadOnlyList<KeyValuePair<string, string?>> after)
     {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        var old = before.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.OrdinalIgnoreCase);
+        var now = after.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.OrdinalIgnoreCase);
+        return old.Keys.Union(now.Keys, StringComparer.OrdinalIgnoreCase)
+            .Where(key => old.GetValueOrDefault(key) != now.GetValueOrDefault(key))
+            .Select(ListOf)
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Order(StringComparer.OrdinalIgnoreCase);
     }
+
+    private static string ListOf(string key)
+    {
+        var parts = key.Split(':');
+        var item = Array.FindIndex(parts, part => int.TryParse(part, out _));
+        return item < 0 ? key : string.Join(':', parts[..item]);
+    }
+
+    private static bool IsUnder(string key, string section) =>
+        key.Equals(section, StringComparison.OrdinalIgnoreCase) || key.StartsWith(section + ":", StringComparison.OrdinalIgnoreCase);
 }

@@ -13,26 +13,34 @@ namespace Quickstart;
 /// redrawn from the event stream (at most four times a second, and every second anyway so rates fall to
 /// zero when traffic stops).
 /// </summary>
+/// <remarks>
+/// Rates are worked out over the last few seconds, not between two frames: the balancer counts the bytes of live
+/// connections about once a second, so over a quarter of a second a steady stream would show as bursts and gaps.
+/// </remarks>
 internal static class Dashboard
 {
     private const int RecentEvents = 6;
     private static readonly TimeSpan s_atMostEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan s_atLeastEvery = TimeSpan.FromSeconds(1);
 
+    /// <summary>How far back rates look: a few of the balancer's byte samples (one a second).</summary>
+    internal static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(3);
+
     /// <summary>Draws until <paramref name="stop"/> is cancelled; the last frame, drawn then, stays on screen.</summary>
     public static async Task RunAsync(TcpLoadBalancer balancer, IAnsiConsole console, CancellationToken stop)
     {
         var gate = new Lock();
         var recent = ImmutableQueue<string>.Empty;
-        BalancerStatistics? previous = null;
+        var earlier = ImmutableQueue<BalancerStatistics>.Empty;
 
         IRenderable NextFrame()
         {
             lock (gate)
             {
                 var now = balancer.Statistics;
-                var frame = Render(now, previous, [.. recent]);
-                previous = now;
+                earlier = Since(earlier, now.Time - RateWindow);
+                var frame = Render(now, earlier.IsEmpty ? null : earlier.Peek(), [.. recent]);
+                earlier = earlier.Enqueue(now);
                 return frame;
             }
         }
@@ -65,14 +73,28 @@ internal static class Dashboard
         });
     }
 
-    /// <summary>One frame: the rate line, a row per backend with totals, and the latest backend events.</summary>
+    /// <summary>
+    /// The earlier frames' statistics still worth keeping, oldest first: the newest one read at or before
+    /// <paramref name="windowStart"/> (the base rates are worked out from) and every one read after it.
+    /// </summary>
+    internal static ImmutableQueue<BalancerStatistics> Since(ImmutableQueue<BalancerStatistics> earlier, DateTimeOffset windowStart)
+    {
+        while (!earlier.IsEmpty && earlier.Dequeue() is { IsEmpty: false } rest && rest.Peek().Time <= windowStart)
+        {
+            earlier = rest;
+        }
+
+        return earlier;
+    }
+
+    /// <summary>One frame: the rate line, a row per backend with totals and rates, and the latest backend events.</summary>
     /// <param name="now">The statistics to draw.</param>
-    /// <param name="before">The previous frame's, to work out rates; null on the first frame.</param>
+    /// <param name="before">Earlier statistics (a few seconds back), to work out rates; null on the first frame.</param>
     /// <param name="recent">Backend and lifecycle event lines, newest last.</param>
     public static IRenderable Render(BalancerStatistics now, BalancerStatistics? before, IReadOnlyList<string> recent)
     {
         var seconds = before is null ? 0 : (now.Time - before.Time).TotalSeconds;
-        double Rate(long current, long previous) => seconds > 0 ? (current - previous) / seconds : 0;
+        double Rate(long current, long previous) => seconds > 0 ? Math.Max(0, current - previous) / seconds : 0;
         var connectionsPerSecond = before is null ? 0 : Rate(now.Accepted, before.Accepted);
         var inPerSecond = before is null ? 0 : Rate(now.BytesFromClient, before.BytesFromClient);
         var outPerSecond = before is null ? 0 : Rate(now.BytesFromBackend, before.BytesFromBackend);
@@ -87,7 +109,7 @@ internal static class Dashboard
         var table = new Table().Border(TableBorder.Rounded).Expand();
         table.AddColumn("backend");
         table.AddColumn("status");
-        foreach (var numeric in new[] { "weight", "active", "total", "bytes in", "bytes out", "failures", "ejections" })
+        foreach (var numeric in new[] { "weight", "active", "total", "bytes in", "bytes out", "in/s", "out/s", "failures", "ejections" })
         {
             table.AddColumn(new TableColumn(numeric).RightAligned());
         }
@@ -96,6 +118,8 @@ internal static class Dashboard
         foreach (var row in now.Backends)
         {
             var change = row.LastChange is { } at ? $"{Uptime(now.Time - at)} ago: {row.LastChangeReason}" : "";
+            // A backend that joined since the earlier frame counts from zero.
+            var earlier = before?.Backends.FirstOrDefault(b => string.Equals(b.Backend.Address, row.Backend.Address, StringComparison.OrdinalIgnoreCase));
             table.AddRow(
                 new Text(row.Backend.Address),
                 new Markup($"[{StatusColor(row.Status)}]{row.Status}[/]"),
@@ -104,6 +128,8 @@ internal static class Dashboard
                 new Text(Number(row.Backend.TotalConnections)),
                 new Text(Bytes(row.BytesFromClient)),
                 new Text(Bytes(row.BytesFromBackend)),
+                new Text(Bytes(Rate(row.BytesFromClient, earlier?.BytesFromClient ?? 0)) + "/s"),
+                new Text(Bytes(Rate(row.BytesFromBackend, earlier?.BytesFromBackend ?? 0)) + "/s"),
                 new Markup(Colored(row.Backend.FailedConnections, "red")),
                 new Text(Number(row.Backend.Ejections)),
                 new Text(change, new Style(Color.Grey)));
@@ -115,6 +141,8 @@ internal static class Dashboard
             new Markup($"[bold]{now.TotalConnections}[/]"),
             new Markup($"[bold]{Bytes(now.BytesFromClient)}[/]"),
             new Markup($"[bold]{Bytes(now.BytesFromBackend)}[/]"),
+            new Markup($"[bold]{Bytes(inPerSecond)}/s[/]"),
+            new Markup($"[bold]{Bytes(outPerSecond)}/s[/]"),
             new Text(""), new Text(""), new Text(""));
 
         var events = recent.Count == 0

@@ -36,6 +36,8 @@ internal static class EventPrinter
                 MembershipChangeKind.Reweighted => $"backend {e.Backend} now has weight {e.Weight}",
                 MembershipChangeKind.DrainStarted => $"backend {e.Backend} is draining: no new connections, {e.ActiveConnections} open",
                 MembershipChangeKind.Drained => $"backend {e.Backend} is drained",
+                MembershipChangeKind.Disabled => $"backend {e.Backend} is DISABLED (maintenance): no new connections, no probes, {e.ActiveConnections} open",
+                MembershipChangeKind.Enabled => $"backend {e.Backend} is enabled again (weight {e.Weight})",
                 _ => $"backend {e.Backend} left",
             },
             MembershipRejected e => $"backend update rejected: {string.Join("; ", e.Errors)}",
@@ -45,12 +47,17 @@ internal static class EventPrinter
             ConnectionQueued e => $"#{e.ConnectionId} waits in the queue at place {e.Position} ({e.Reason})",
             AcceptFailed e => $"accept failed on {e.Listener}: {e.Message}",
             DiscoveryFailed e => $"backend discovery FAILED and is no longer followed: {e.Message}",
+            ConfigurationChanged e => e.RestartNeeded.Count > 0
+                ? $"configuration applied: {Keys(e.Applied)}; needs a restart: {string.Join(", ", e.RestartNeeded)}"
+                : $"configuration applied: {Keys(e.Applied)}",
             SubscriberFaulted e => $"an event subscriber threw: {e.Exception.Message}",
             EventsDropped e => $"{e.Count} event(s) dropped: the printer fell behind",
             _ => @event.ToString(),
         };
         return $"{time}  {text}";
     }
+
+    private static string Keys(IReadOnlyList<string> keys) => keys.Count > 0 ? string.Join(", ", keys) : "nothing changed";
 
     private static string Milliseconds(TimeSpan duration) =>
         $"{duration.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms";

@@ -1,7 +1,10 @@
+using System.Collections;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive;
+using LoadBalancer.Reactive.Admin;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Fleet;
 using Spectre.Console;
 
 namespace Quickstart;
@@ -15,8 +18,6 @@ internal static class QuickstartApp
 
     public static readonly int[] DemoPorts = [8081, 8082, 8083];
 
-    // How long open connections may finish after Ctrl+C / SIGTERM before they are cut, unless told.
-    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_lastLinesTimeout = TimeSpan.FromSeconds(2);
 
     /// <param name="args">The command line.</param>
@@ -25,7 +26,8 @@ internal static class QuickstartApp
     /// <param name="stop">Cancelled by Ctrl+C / SIGTERM.</param>
     /// <param name="demoPorts">Ports for the demo backends; tests pass zeros.</param>
     /// <param name="started">Told about the running balancer, once it listens.</param>
-    /// <param name="reloadRequests">Asks to reload the configuration file (SIGHUP); the file's own changes also do.</param>
+    /// <param name="reloadRequests">Asks to reload the configuration (SIGHUP); the file's own changes also do.</param>
+    /// <param name="environment">The environment variables (LB_ settings, NOTIFY_SOCKET); null reads the process's own.</param>
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
         TextWriter output,
@@ -33,10 +35,16 @@ internal static class QuickstartApp
         CancellationToken stop,
         IReadOnlyList<int>? demoPorts = null,
         Action<TcpLoadBalancer>? started = null,
-        IObservable<System.Reactive.Unit>? reloadRequests = null)
+        IObservable<System.Reactive.Unit>? reloadRequests = null,
+        IDictionary? environment = null)
     {
         // Event lines and access-log lines come from different threads.
         output = TextWriter.Synchronized(output);
+        if (QuickstartArguments.AsksForHelpOrVersion(args))
+        {
+            return QuickstartArguments.Invoke(args, output, error);
+        }
+
         var (settings, errors) = QuickstartArguments.Parse(args);
         if (settings is null)
         {
@@ -46,49 +54,57 @@ internal static class QuickstartApp
             return ExitUsage;
         }
 
-        if (settings.ShowHelp)
+        QuickstartConfiguration configuration;
+        try
         {
-            output.WriteLine(QuickstartArguments.Usage);
-            return ExitOk;
+            configuration = QuickstartConfiguration.Build(settings, environment);
+        }
+        catch (Exception exception) when (exception is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: {QuickstartConfiguration.Describe(exception)}");
+            return ExitUsage;
         }
 
-        FileSettings? file = null;
-        if (settings.ConfigPath is { } path)
-        {
-            (file, var fileErrors) = ConfigFile.Load(path);
-            if (file is null)
-            {
-                fileErrors.ToList().ForEach(problem => error.WriteLine($"error: {problem}"));
-                return ExitUsage;
-            }
-        }
-
-        var fromFile = file?.Options ?? new LoadBalancerOptions();
-        var drainTimeout = settings.DrainTimeout ?? file?.DrainTimeout ?? s_drainTimeout;
         var demos = new List<DemoBackend>();
         try
         {
-            // Flags win over the file, and the file over the defaults.
-            var backends = settings.Backends.Count > 0 ? settings.Backends : fromFile.Backends;
-            if (backends.Count == 0)
+            if (!configuration.HasBackends && configuration.JoinsFleet && !settings.Check)
             {
-                var ports = demoPorts ?? DemoPorts;
-                for (var i = 0; i < ports.Count; i++)
+                // A fleet's instance serves the fleet's backends from its first connection: read them before starting.
+                configuration.UseBackends(await FleetBackendsAsync(configuration, stop));
+            }
+            else if (!configuration.HasBackends)
+            {
+                // --check validates the demo set-up without starting it.
+                if (!settings.Check)
                 {
-                    demos.Add(DemoBackend.Start($"backend {i + 1}", ports[i]));
+                    var ports = demoPorts ?? DemoPorts;
+                    for (var i = 0; i < ports.Count; i++)
+                    {
+                        demos.Add(DemoBackend.Start($"backend {i + 1}", ports[i]));
+                    }
+
+                    output.WriteLine($"Started {demos.Count} demo backends: {string.Join(", ", demos.Select(demo => demo.EndPoint))}");
                 }
 
-                backends = [.. demos.Select(demo => new BackendOptions(demo.EndPoint.ToString()))];
-                output.WriteLine($"Started {demos.Count} demo backends: {string.Join(", ", demos.Select(demo => demo.EndPoint))}");
+                configuration.UseBackends(settings.Check
+                    ? [.. DemoPorts.Select(port => $"127.0.0.1:{port}")]
+                    : [.. demos.Select(demo => demo.EndPoint.ToString())]);
             }
 
-            var options = settings.Tuning(fromFile with
+            var reading = configuration.Read();
+            if (reading.Options is not { } options)
             {
-                Listen = settings.ListenFlags.Count > 0 || fromFile.Listen.Count == 0 ? settings.Listen : fromFile.Listen,
-                Backends = settings.WithFlags(backends),
-                Strategy = settings.StrategyFlag ?? (file is null ? settings.Strategy : fromFile.Strategy),
-                RandomSeed = settings.Seed ?? fromFile.RandomSeed,
-            });
+                reading.Errors.ToList().ForEach(problem => error.WriteLine($"error: {problem}"));
+                return ExitUsage;
+            }
+
+            if (settings.Check)
+            {
+                return await CheckAsync(options, output, error);
+            }
+
+            using var notifier = SystemdNotifier.Create(Variable(environment, SystemdNotifier.Variable), error);
             await using var balancer = new TcpLoadBalancer(options, logger: options.AccessLog ? new AccessLogger(output) : null);
             var printed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             // The dashboard shows the events itself; only the closing summary is printed after it.
@@ -101,19 +117,33 @@ internal static class QuickstartApp
             using var printing = events.Subscribe(
                 @event => output.WriteLine(EventPrinter.Format(@event)), _ => printed.TrySetResult(), printed.SetResult);
             await balancer.StartAsync(stop);
-            output.WriteLine(
-                $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {options.Backends.Count} backend(s) with {options.CustomStrategy?.ToString() ?? options.Strategy}.");
+            var balancing = $"Balancing {string.Join(", ", balancer.ListenEndPoints)} over {options.Backends.Count} backend(s) with {options.CustomStrategy?.ToString() ?? options.Strategy}.";
+            output.WriteLine(balancing);
             output.WriteLine($"Try: curl http://{balancer.ListenEndPoints[0]}/   (Ctrl+C stops)");
-            using var reloading = settings.ConfigPath is { } configPath && file is not null
-                ? ConfigReloader.Start(
-                    configPath, file, backendsFromFile: settings.Backends.Count == 0, balancer, reloadRequests, output, error, settings.WithFlags)
-                : null;
+            using var reloading = ConfigReloader.Start(settings.ConfigPath, configuration, reading, balancer, reloadRequests, output, error);
+            await using var fleet = reading.Fleet is { } fleetOptions ? await JoinFleetAsync(balancer, fleetOptions, output, stop) : null;
+            await using var admin = await StartRuntimeApiAsync(fleet?.CreateRuntimeApi() ?? new RuntimeApi(balancer), reading, stop);
+            if (admin is not null)
+            {
+                output.WriteLine($"Runtime API on {reading.AdminEndpoint}: try  echo 'show backends' | socat stdio {SocatAddress(reading.AdminEndpoint!)}");
+            }
+
+            notifier.Ready(balancing);
             started?.Invoke(balancer);
 
             var dashboard = settings.Dashboard ? Dashboard.RunAsync(balancer, ConsoleFor(output), stop) : Task.CompletedTask;
             await WaitForStopAsync(stop);
             await dashboard;
-            output.WriteLine($"Stopping: open connections have {Durations.Format(drainTimeout)} to finish.");
+            var drainTimeout = reloading.Current.DrainTimeout;
+            if (fleet is not null)
+            {
+                // Leave the fleet first: the instance's key goes at once, and the fleet's changes stop arriving.
+                await fleet.DisposeAsync();
+            }
+
+            var stopping = $"Stopping: open connections have {Durations.Format(drainTimeout)} to finish.";
+            notifier.Stopping(stopping);
+            output.WriteLine(stopping);
             using var deadline = new CancellationTokenSource(drainTimeout);
             await balancer.StopAsync(deadline.Token);
 
@@ -132,6 +162,16 @@ internal static class QuickstartApp
             error.WriteLine($"error: {exception.Message}");
             return ExitFailed;
         }
+        catch (RuntimeApiRefused refused)
+        {
+            error.WriteLine($"error: {refused.Message}");
+            return ExitUsage;
+        }
+        catch (FleetRefused refused)
+        {
+            error.WriteLine($"error: {refused.Message}");
+            return ExitFailed;
+        }
         finally
         {
             foreach (var demo in demos)
@@ -140,6 +180,99 @@ internal static class QuickstartApp
             }
         }
     }
+
+    // Like haproxy -c: every problem, the certificates loaded as a balancer would load them, no socket bound.
+    private static async Task<int> CheckAsync(LoadBalancerOptions options, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            // Creating a balancer builds its runtime model (reading certificate and trust files) and binds nothing.
+            await using var balancer = new TcpLoadBalancer(options);
+        }
+        catch (LoadBalancerOptionsException exception)
+        {
+            exception.Errors.ToList().ForEach(problem => error.WriteLine($"error: {problem}"));
+            return ExitUsage;
+        }
+
+        output.WriteLine(
+            $"Configuration is valid: {options.Listen.Count} listener(s), {options.Backends.Count} backend(s), strategy {options.Strategy}.");
+        return ExitOk;
+    }
+
+    private static async Task<IReadOnlyList<string>> FleetBackendsAsync(QuickstartConfiguration configuration, CancellationToken stop)
+    {
+        var problems = new List<string>();
+        var fleet = configuration.ReadFleet(problems);
+        if (fleet is null || problems.Count > 0)
+        {
+            throw new FleetRefused(string.Join(" ", problems.DefaultIfEmpty("Etcd: the fleet's settings are invalid.")), null);
+        }
+
+        IReadOnlyList<BackendOptions> stored;
+        try
+        {
+            stored = await EtcdFleet.ReadBackendsAsync(fleet, stop);
+        }
+        catch (Exception exception) when (exception is Grpc.Core.RpcException or ArgumentException)
+        {
+            throw new FleetRefused($"Etcd: cannot read the fleet's backends from {string.Join(",", fleet.Endpoints)}: {exception.Message}", exception);
+        }
+
+        return stored.Count > 0
+            ? [.. stored.Select(backend => backend.Address)]
+            : throw new FleetRefused($"Etcd: no backend is stored under {fleet.Prefix}/backends/ yet; store some (see docs/fleet.md) or give --backend.", null);
+    }
+
+    // Joins the fleet once listening, and says so with the fleet's live instances.
+    private static async Task<EtcdFleet> JoinFleetAsync(TcpLoadBalancer balancer, EtcdFleetOptions options, TextWriter output, CancellationToken stop)
+    {
+        EtcdFleet fleet;
+        try
+        {
+            fleet = await EtcdFleet.JoinAsync(balancer, options, cancellationToken: stop);
+        }
+        catch (ArgumentException exception)
+        {
+            throw new FleetRefused($"Etcd: {exception.Message}", exception);
+        }
+
+        try
+        {
+            var instances = await fleet.ListInstancesAsync(stop);
+            output.WriteLine($"Fleet: joined {options.Prefix} at {string.Join(",", options.Endpoints)} as {fleet.Name}; {instances.Count} live instance(s): {string.Join(", ", instances.Select(instance => instance.Name))}");
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            output.WriteLine($"Fleet: {fleet.Name} joins {options.Prefix} once etcd at {string.Join(",", options.Endpoints)} answers; serving the configured backends meanwhile");
+        }
+
+        return fleet;
+    }
+
+    // The runtime API, when configured; a malformed endpoint, or a non-loopback one without a token, stops the start.
+    private static async Task<RuntimeApiListener?> StartRuntimeApiAsync(RuntimeApi api, QuickstartReading reading, CancellationToken stop)
+    {
+        if (reading.AdminEndpoint is not { } endpoint)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await RuntimeApiListener.StartAsync(api, endpoint, reading.AdminToken, cancellationToken: stop);
+        }
+        catch (ArgumentException exception)
+        {
+            var message = exception.ParamName is { } parameter ? exception.Message.Replace($" (Parameter '{parameter}')", string.Empty, StringComparison.Ordinal) : exception.Message;
+            throw new RuntimeApiRefused($"Admin: {message}", exception);
+        }
+    }
+
+    private static string SocatAddress(string endpoint) => endpoint.Contains('/', StringComparison.Ordinal) ? $"unix-connect:{endpoint}" : $"tcp:{endpoint}";
+
+    private static string? Variable(IDictionary? environment, string name) =>
+        environment is null ? Environment.GetEnvironmentVariable(name) : environment[name] as string;
 
     // A terminal when output is the console's own (colours, redrawing in place); plain text otherwise.
     private static IAnsiConsole ConsoleFor(TextWriter output) =>
@@ -156,3 +289,9 @@ internal static class QuickstartApp
         }
     }
 }
+
+/// <summary>The runtime API's settings were refused when it started; the message names the setting.</summary>
+internal sealed class RuntimeApiRefused(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>The fleet could not be joined or read; the message names the setting and etcd's endpoints.</summary>
+internal sealed class FleetRefused(string message, Exception? inner) : Exception(message, inner);

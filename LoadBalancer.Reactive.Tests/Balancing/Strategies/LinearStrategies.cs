@@ -161,9 +161,18 @@ internal static class LinearStrategies
 
     private sealed class SourceIpHashScan : ILoadBalancingStrategy
     {
+        private int[] _byAddress = [];
+        private long _membershipVersion = -1;
+
         public int Pick(in BalancingContext context)
         {
             var backends = context.Backends;
+            if (_membershipVersion != context.MembershipVersion || _byAddress.Length != backends.Length)
+            {
+                _byAddress = [.. Enumerable.Range(0, backends.Length).OrderBy(i => backends[i].Address, StringComparer.OrdinalIgnoreCase)];
+                _membershipVersion = context.MembershipVersion;
+            }
+
             var available = backends.Count(backend => backend.Available);
             if (available == 0)
             {
@@ -171,7 +180,7 @@ internal static class LinearStrategies
             }
 
             var slot = (long)(StableHash.ClientKey(context) % (ulong)available);
-            for (var index = 0; index < backends.Length; index++)
+            foreach (var index in _byAddress)
             {
                 if (backends[index].Available && slot-- == 0)
                 {

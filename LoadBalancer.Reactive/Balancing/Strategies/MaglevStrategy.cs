@@ -9,7 +9,8 @@ namespace LoadBalancer.Reactive.Balancing.Strategies;
 /// <remarks>
 /// The table is rebuilt only when members or weights change (<see cref="BalancingContext.MembershipVersion"/>).
 /// A member that is merely unavailable keeps its entries; lookups probe forward past them, so only its
-/// own clients move, and they come back when it does.
+/// own clients move, and they come back when it does. The table depends on the members' addresses and weights only,
+/// not on their order, so every balancer of a fleet with the same members picks the same backend for a client.
 /// </remarks>
 internal sealed class MaglevStrategy : ILoadBalancingStrategy
 {
@@ -62,6 +63,10 @@ internal sealed class MaglevStrategy : ILoadBalancingStrategy
         {
             return [];
         }
+
+        // Members take their turns in address order, not in the order they joined: balancers of a fleet that saw the
+        // same members join in different orders (one restarted, one added a backend back) still build the same table.
+        members.Sort((a, b) => StringComparer.OrdinalIgnoreCase.Compare(backends[a].Address, backends[b].Address));
 
         // Each member's permutation is offset + j * skip (mod TableSize), from two independent hashes of
         // its address, so every balancer with the same members builds the same table.

@@ -6,19 +6,25 @@ using LoadBalancer.Reactive;
 namespace HostedBalancer.Stats;
 
 /// <summary>
-/// A stats page in the spirit of HAProxy's: <c>/</c> is the page, <c>/stats</c> the numbers as JSON, and
+/// A stats page in the spirit of HAProxy's: <c>/</c> is the page (with its charting library, uPlot, under
+/// <c>/vendor/</c>), <c>/stats</c> the numbers as JSON, and
 /// <c>/stats/stream</c> pushes them as server-sent events whenever the balancer's events say something
-/// changed (at most four times a second, and every few seconds anyway so an idle page stays current).
+/// changed (at most four times a second), and every second anyway, so the charts move on and bytes that
+/// long connections relay show while they flow.
 /// </summary>
 internal static class StatsPage
 {
     private static readonly TimeSpan s_atMostEvery = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan s_atLeastEvery = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_atLeastEvery = TimeSpan.FromSeconds(1);
 
     public static IEndpointRouteBuilder MapStatsPage(this IEndpointRouteBuilder endpoints)
     {
-        var page = ReadPage();
+        var page = Read("stats.html");
+        var uplotScript = Read("uplot.js");
+        var uplotStyle = Read("uplot.css");
         endpoints.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8"));
+        endpoints.MapGet("/vendor/uplot.js", () => Results.Content(uplotScript, "text/javascript; charset=utf-8"));
+        endpoints.MapGet("/vendor/uplot.css", () => Results.Content(uplotStyle, "text/css; charset=utf-8"));
         endpoints.MapGet("/stats", (TcpLoadBalancer balancer) => StatsView.From(balancer.Statistics));
         endpoints.MapGet("/stats/stream", (TcpLoadBalancer balancer, CancellationToken aborted) =>
             TypedResults.ServerSentEvents(Updates(balancer, aborted), eventType: "stats"));
@@ -49,10 +55,10 @@ internal static class StatsPage
         }
     }
 
-    private static string ReadPage()
+    private static string Read(string resource)
     {
-        using var stream = typeof(StatsPage).Assembly.GetManifestResourceStream("stats.html")
-            ?? throw new InvalidOperationException("The stats page (stats.html) is not embedded in the assembly.");
+        using var stream = typeof(StatsPage).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"The stats page's {resource} is not embedded in the assembly.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

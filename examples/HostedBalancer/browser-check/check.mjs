@@ -1,6 +1,8 @@
 // Runs the HostedBalancer example over two echo backends, opens its stats page in headless Chromium,
 // sends traffic through the balancer, and checks that the numbers on the page change by themselves
-// (pushed over server-sent events, no reload). Saves a screenshot. Exits 0 when every check holds.
+// (pushed over server-sent events, no reload) and that its charts draw the rates; then clicks drain on a
+// backend, sees it draining, sets its weight, enables it again, and sees each change on the page and in
+// /admin/backends. Saves a screenshot. Exits 0 when every check holds.
 //
 //   node check.mjs <HostedBalancer.dll> <screenshot.png>
 import { spawn } from "node:child_process";
@@ -82,7 +84,7 @@ let failed = false;
 try {
   const { port, url } = await within(balancer.ready, 60_000, "HostedBalancer to start");
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
-  const page = await browser.newPage({ viewport: { width: 1200, height: 420 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 720 } });
   const errors = [];
   page.on("pageerror", error => errors.push(error.message));
   await page.goto(url + "/", { timeout: 30_000 });
@@ -110,6 +112,36 @@ try {
       total: Number(row.querySelector('[data-field="total"]').dataset.value),
     }))),
   };
+
+  // The charts: uPlot's canvases, with rates computed from the counters the page was pushed.
+  await page.waitForFunction(() => ["chart-connections", "chart-throughput"].every(id => {
+    const chart = document.getElementById(id);
+    return chart.querySelector("canvas") && Number(chart.dataset.points) >= 2 && Number(chart.dataset.max) > 0;
+  }), null, { timeout: 30_000 });
+  const charts = await page.$$eval(".chart > div[id]", elements => elements.map(element => ({
+    id: element.id, points: Number(element.dataset.points), max: Number(element.dataset.max),
+    labels: [...element.querySelectorAll(".u-legend .u-label")].map(label => label.textContent),
+  })));
+
+  // The operator's buttons, through /admin: drain the first backend, set its weight, enable it again.
+  const first = `#backends tr[data-backend="${after.rows[0].backend}"]`;
+  const statusOf = async () => page.$eval(`${first} [data-field="status"]`, cell => cell.textContent);
+  await page.click(`${first} button[data-action="drain"]`);
+  await page.waitForFunction(row => document.querySelector(`${row} [data-field="status"]`).textContent === "DRAIN"
+    && document.getElementById("message").textContent !== "", first, { timeout: 30_000 });
+  const drained = { status: await statusOf(), message: await page.$eval("#message", element => element.textContent) };
+  const drainedApi = await (await fetch(url + "/admin/backends")).json();
+
+  await page.fill(`${first} input[data-field="newWeight"]`, "3");
+  await page.click(`${first} button[data-action="weight"]`);
+  await page.waitForFunction(row => document.querySelector(`${row} [data-field="weight"]`).dataset.value === "3", first, { timeout: 30_000 });
+
+  await page.click(`${first} button[data-action="enable"]`);
+  await page.waitForFunction(row => document.querySelector(`${row} [data-field="status"]`).textContent === "UP", first, { timeout: 30_000 });
+  const enabledApi = await (await fetch(url + "/admin/backends")).json();
+  const refused = await fetch(url + `/admin/backends/${after.rows[0].backend}/drain`, { method: "POST", body: "x=1",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
   held.forEach(socket => socket.destroy());
@@ -120,6 +152,12 @@ try {
     [after.bytesIn >= before.bytesIn + 300 * 1024, `bytes in went from ${before.bytesIn} to ${after.bytesIn}`],
     [after.rows.every(row => row.status === "UP" && row.total >= 150), `rows: ${JSON.stringify(after.rows)}`],
     [/loadbalancer_connections_accepted_total\{[^}]*\} 30\d/.test(metrics), "/metrics counts the accepted connections"],
+    [charts.length === 2 && charts.every(chart => chart.points >= 2 && chart.max > 0 && after.rows.every(row => chart.labels.includes(row.backend))),
+      `charts drawn with data, a series per backend: ${JSON.stringify(charts)}`],
+    [drained.status === "DRAIN" && drained.message === `ok: ${after.rows[0].backend} draining`, `drain clicked: ${JSON.stringify(drained)}`],
+    [drainedApi.backends[0].state === "draining", `/admin/backends says draining: ${drainedApi.backends[0].state}`],
+    [enabledApi.backends[0].state === "up" && enabledApi.backends[0].weight === 3, `weight set and enabled: ${JSON.stringify(enabledApi.backends[0])}`],
+    [refused.status === 415, `a form POST to /admin is refused (${refused.status})`],
     [errors.length === 0, `no script errors on the page${errors.length ? ": " + errors.join("; ") : ""}`],
   ];
   for (const [ok, what] of checks) {
