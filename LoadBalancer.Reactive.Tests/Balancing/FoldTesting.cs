@@ -45,6 +45,11 @@ internal static class FoldTesting
         ImmutableArray<BackendSnapshot> backends, long decision = 0, EndPoint? client = null, long version = 0, Random? random = null) =>
         new(backends, connectionId: decision + 1, client, decision, version, random ?? new Random(0));
 
+    /// <summary>A strategy's view of the fold's <paramref name="backends"/> for one decision.</summary>
+    public static BalancingContext Context(
+        BackendList backends, long decision = 0, EndPoint? client = null, long version = 0, Random? random = null) =>
+        Context(backends.ToImmutableArray(), decision, client, version, random);
+
     /// <summary>Backends with the given active counts, all of weight 1.</summary>
     public static ImmutableArray<BackendSnapshot> WithActive(params int[] active) =>
         [.. State(active.Length).Backends.Select((backend, i) => backend with { ActiveConnections = active[i] })];

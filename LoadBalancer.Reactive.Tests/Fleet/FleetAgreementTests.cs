@@ -21,7 +21,7 @@ public class FleetAgreementTests
         var members = State(1, 2, 1, 3, 1).Backends;
         ImmutableArray<BackendSnapshot> shuffled = [members[3], members[0], members[4], members[2], members[1]];
 
-        Assert.Equal(Owners(name, members), Owners(name, shuffled));
+        Assert.Equal(Owners(name, members.ToImmutableArray()), Owners(name, shuffled));
     }
 
     [Theory]
@@ -33,7 +33,7 @@ public class FleetAgreementTests
         members = members.SetItem(2, members[2] with { Draining = true });
         ImmutableArray<BackendSnapshot> shuffled = [.. members.Reverse()];
 
-        var owners = Owners(name, members);
+        var owners = Owners(name, members.ToImmutableArray());
         Assert.Equal(owners, Owners(name, shuffled));
         Assert.DoesNotContain(members[2].Address, owners);
     }

@@ -161,9 +161,14 @@ internal static class BalancerReducer
         var tried = live.Tried.Add(live.Backend);
         if (live.Attempt < policy.MaxConnectAttempts)
         {
-            var retryView = next.Backends
-                .Select(b => tried.Contains(b.Address, StringComparer.OrdinalIgnoreCase) || !ServerNameRouter.InPool(b, live.Pool) ? b with { Excluded = true } : b)
-                .ToImmutableArray();
+            // The backends tried are marked one by one (O(log n) each), not by copying every backend.
+            var retryView = ServerNameRouter.Restrict(next.Backends, live.Pool);
+            foreach (var address in tried)
+            {
+                var at = next.IndexOf(address);
+                retryView = at < 0 ? retryView : retryView.SetItem(at, retryView[at] with { Excluded = true });
+            }
+
             var retry = Pick(next, retryView, failed.ConnectionId, live.Client, policy);
             if (retry >= 0)
             {
@@ -321,7 +326,7 @@ internal static class BalancerReducer
     }
 
     private static int Pick(
-        BalancerState state, ImmutableArray<BackendSnapshot> view, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
+        BalancerState state, BackendList view, long connectionId, System.Net.EndPoint? client, FoldPolicy policy)
     {
         var context = new BalancingContext(view, connectionId, client, state.Decisions, state.MembershipVersion, policy.Random);
         int index;
@@ -340,6 +345,6 @@ internal static class BalancerReducer
     }
 
     // Panic mode: every weighted backend counts as healthy and not ejected.
-    private static ImmutableArray<BackendSnapshot> PanicView(ImmutableArray<BackendSnapshot> backends) =>
-        [.. backends.Select(backend => backend with { Healthy = true, Ejected = false })];
+    private static BackendList PanicView(BackendList backends) =>
+        BackendList.From(backends.Select(backend => backend with { Healthy = true, Ejected = false }));
 }

@@ -9,12 +9,12 @@ namespace LoadBalancer.Reactive.Balancing;
 /// The balancer's state between two events. Immutable: the fold makes a new one for every event,
 /// so any step can be kept, compared or replayed.
 /// </summary>
-/// <param name="Backends">Every backend with its health and counts, in configuration order.</param>
+/// <param name="Backends">Every backend with its health and counts, in configuration order: a persistent tree, so replacing one is O(log n).</param>
 /// <param name="Connections">Every connection assigned and not yet released or failed.</param>
 /// <param name="Decisions">How many arrivals have been decided; strategies use it to rotate ties.</param>
 /// <param name="MembershipVersion">Bumped whenever a backend joins, leaves or changes weight.</param>
 internal sealed record BalancerState(
-    ImmutableArray<BackendSnapshot> Backends,
+    BackendList Backends,
     ImmutableDictionary<long, LiveConnection> Connections,
     long Decisions,
     long MembershipVersion)
@@ -40,7 +40,7 @@ internal sealed record BalancerState(
     private FrozenDictionary<string, int> _indexByAddress = Index(Backends);
 
     public static BalancerState Create(IEnumerable<BackendOptions> backends, HealthCheckOptions? healthCheck = null) => new(
-        [.. backends.Select(backend => FromOptions(backend, healthCheck ?? new HealthCheckOptions()))],
+        BackendList.From(backends.Select(backend => FromOptions(backend, healthCheck ?? new HealthCheckOptions()))),
         ImmutableDictionary<long, LiveConnection>.Empty,
         Decisions: 0,
         MembershipVersion: 0);
@@ -58,7 +58,7 @@ internal sealed record BalancerState(
     };
 
     /// <summary>A new set of members (one joined or left): the index is rebuilt and the version bumped.</summary>
-    public BalancerState WithMembers(ImmutableArray<BackendSnapshot> backends) => this with
+    public BalancerState WithMembers(BackendList backends) => this with
     {
         Backends = backends,
         MembershipVersion = MembershipVersion + 1,
@@ -84,7 +84,7 @@ internal sealed record BalancerState(
     }
 
     // Rebuilt only when members join or leave, so finding a connection's backend stays O(1).
-    private static FrozenDictionary<string, int> Index(ImmutableArray<BackendSnapshot> backends) =>
+    private static FrozenDictionary<string, int> Index(BackendList backends) =>
         backends.Select((backend, index) => KeyValuePair.Create(backend.Address, index)).ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 }
 

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Collections.Immutable;
 using LoadBalancer.Reactive.Configuration;
 
 namespace LoadBalancer.Reactive.Balancing;
@@ -59,6 +58,6 @@ internal sealed class ServerNameRouter
         pool is null || string.Equals(backend.Pool ?? string.Empty, pool, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The backends as a strategy sees them for a connection routed to <paramref name="pool"/>: the others excluded.</summary>
-    public static ImmutableArray<BackendSnapshot> Restrict(ImmutableArray<BackendSnapshot> backends, string? pool) =>
-        pool is null ? backends : [.. backends.Select(backend => InPool(backend, pool) ? backend : backend with { Excluded = true })];
+    public static BackendList Restrict(BackendList backends, string? pool) =>
+        pool is null ? backends : BackendList.From(backends.Select(backend => InPool(backend, pool) ? backend : backend with { Excluded = true }));
 }

@@ -15,7 +15,7 @@ public class FoldBenchmarks
     private BalancerInput[] _events = [];
     private LoadBalancerOptions _options = new();
 
-    [Params(3, 100)]
+    [Params(3, 100, 10_000)]
     public int Backends { get; set; }
 
     [GlobalSetup]

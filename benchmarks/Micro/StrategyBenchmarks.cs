@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using LoadBalancer.Reactive.Balancing;
@@ -6,13 +5,13 @@ using LoadBalancer.Reactive.Balancing.Strategies;
 
 namespace Micro;
 
-/// <summary>One pick of each strategy, over 3, 100 and 1,000 backends with uneven load.</summary>
+/// <summary>One pick of each strategy, over 3, 100, 1,000 and 10,000 backends with uneven load, from the fold's backend tree.</summary>
 [MemoryDiagnoser]
 [ShortRunJob]
 public class StrategyBenchmarks
 {
     private ILoadBalancingStrategy _strategy = null!;
-    private ImmutableArray<BackendSnapshot> _backends;
+    private BackendList _backends = BackendList.Empty;
     private IPEndPoint[] _clients = [];
     private Random _random = new(1);
     private long _decision;
@@ -20,7 +19,7 @@ public class StrategyBenchmarks
     [ParamsSource(nameof(Names))]
     public string Strategy { get; set; } = LoadBalancingStrategies.LeastConnections;
 
-    [Params(3, 100, 1000)]
+    [Params(3, 100, 1000, 10_000)]
     public int Backends { get; set; }
 
     public static IEnumerable<string> Names => LoadBalancingStrategies.All;
@@ -29,8 +28,8 @@ public class StrategyBenchmarks
     public void Setup()
     {
         _strategy = LoadBalancingStrategies.Create(Strategy);
-        _backends = [.. Enumerable.Range(0, Backends).Select(i =>
-            new BackendSnapshot($"10.0.{i / 250}.{(i % 250) + 1}:80", 1 + (i % 3), i % 17, 0))];
+        _backends = BackendList.From(Enumerable.Range(0, Backends).Select(i =>
+            new BackendSnapshot($"10.0.{i / 250}.{(i % 250) + 1}:80", 1 + (i % 3), i % 17, 0)));
         _clients = [.. Enumerable.Range(0, 1024).Select(i => new IPEndPoint(new IPAddress([100, 64, (byte)(i >> 8), (byte)i]), 40000))];
         _random = new Random(1);
         _decision = 0;

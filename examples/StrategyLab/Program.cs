@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using StrategyLab;
 
 // Compare strategies on a simulated workload: see LabOptions.Usage.
@@ -26,8 +27,15 @@ var simulation = new Simulation(options);
 var results = new List<StrategyResult>();
 foreach (var strategy in options.Strategies)
 {
+    // CPU time beside wall time: on a machine shared with other work the wall time says little.
+    var allocated = GC.GetAllocatedBytesForCurrentThread();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     results.Add(simulation.Run(strategy));
-    Console.Error.WriteLine($"{strategy}: {results[^1].Wall.TotalSeconds:0.00} s");
+    cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+    allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+    Console.Error.WriteLine(
+        $"{strategy}: {results[^1].Wall.TotalSeconds:0.00} s wall, {cpu.TotalSeconds:0.00} s CPU, "
+        + $"{allocated / (double)options.Connections:N0} bytes allocated per connection");
 }
 
 Console.WriteLine();

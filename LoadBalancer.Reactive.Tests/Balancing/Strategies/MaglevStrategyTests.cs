@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Net;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Balancing.Strategies;
@@ -103,7 +102,7 @@ public class MaglevStrategyTests
     }
 
     // The backend address each of the sampled keys lands on, for the same 100,000 client addresses.
-    private static List<string> Owners(ImmutableArray<BackendSnapshot> backends, long version, MaglevStrategy? strategy = null)
+    private static List<string> Owners(BackendList backends, long version, MaglevStrategy? strategy = null)
     {
         strategy ??= new MaglevStrategy();
         var random = new Random(2016);

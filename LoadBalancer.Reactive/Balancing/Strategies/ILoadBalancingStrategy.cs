@@ -39,8 +39,15 @@ public readonly struct BalancingContext
     /// <param name="random">The fold's random source.</param>
     public BalancingContext(
         ImmutableArray<BackendSnapshot> backends, long connectionId, EndPoint? client, long decisionNumber, long membershipVersion, Random random)
+        : this(BackendList.From(backends), connectionId, client, decisionNumber, membershipVersion, random)
     {
-        Backends = backends;
+    }
+
+    /// <summary>Creates a context over the fold's own backend list, which the built-in strategies search in O(log n).</summary>
+    internal BalancingContext(
+        BackendList backends, long connectionId, EndPoint? client, long decisionNumber, long membershipVersion, Random random)
+    {
+        List = backends;
         ConnectionId = connectionId;
         Client = client;
         DecisionNumber = decisionNumber;
@@ -49,7 +56,11 @@ public readonly struct BalancingContext
     }
 
     /// <summary>Every backend with its current counts, in configuration order. Skip those not <see cref="BackendSnapshot.Available"/>.</summary>
-    public ImmutableArray<BackendSnapshot> Backends { get; }
+    /// <remarks>Made once per fold step from the fold's backend tree (O(n)); the built-in strategies search <see cref="List"/> instead.</remarks>
+    public ImmutableArray<BackendSnapshot> Backends => List?.ToImmutableArray() ?? default;
+
+    /// <summary>The same backends as a tree that keeps counts, weights and the least loaded per subtree.</summary>
+    internal BackendList List { get; }
 
     /// <summary>The connection being placed.</summary>
     public long ConnectionId { get; }

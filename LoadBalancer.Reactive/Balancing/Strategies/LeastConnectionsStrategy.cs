@@ -11,4 +11,6 @@ internal sealed class LeastConnectionsStrategy : ILoadBalancingStrategy, ILoadCo
 
     public static bool LessLoaded(BackendSnapshot candidate, BackendSnapshot best) =>
         (candidate.ActiveConnections + 1L) * best.SlowStartPercent < (best.ActiveConnections + 1L) * candidate.SlowStartPercent;
+
+    public static BackendSnapshot? LeastIn(BackendList backends) => backends.LeastConnections;
 }

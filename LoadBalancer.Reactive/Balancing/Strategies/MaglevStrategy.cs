@@ -22,7 +22,7 @@ internal sealed class MaglevStrategy : ILoadBalancingStrategy
 
     public int Pick(in BalancingContext context)
     {
-        var backends = context.Backends;
+        var backends = context.List;
         if (_membershipVersion != context.MembershipVersion || _table.Length == 0)
         {
             _table = Build(backends);
@@ -38,7 +38,7 @@ internal sealed class MaglevStrategy : ILoadBalancingStrategy
         for (var probe = 0; probe < TableSize; probe++)
         {
             var index = _table[(start + probe) % TableSize];
-            if (index < backends.Length && backends[index].Available)
+            if (index < backends.Count && backends[index].Available)
             {
                 return index;
             }

@@ -21,7 +21,7 @@ internal sealed class PowerOfTwoChoicesStrategy : ILoadBalancingStrategy
             return first;
         }
 
-        var backends = context.Backends;
+        var backends = context.List;
         return backends[second].ActiveConnections < backends[first].ActiveConnections ? second : first;
     }
 }

@@ -9,36 +9,28 @@ internal sealed class RandomStrategy : ILoadBalancingStrategy
     public int Pick(in BalancingContext context) => PickWeighted(context);
 
     /// <summary>A weighted random pick among the available backends, or <see cref="BalancingContext.None"/>.</summary>
+    /// <remarks>
+    /// One draw in [0, total weight), then the backend where the running total of weights in list order first
+    /// exceeds it: found by the weight prefix sums the backend tree keeps, O(log n). The excluded backend's
+    /// weight is taken out by shifting draws at or past its place over it.
+    /// </remarks>
     internal static int PickWeighted(in BalancingContext context, int excluded = BalancingContext.None)
     {
-        var backends = context.Backends;
-        long total = 0;
-        for (var index = 0; index < backends.Length; index++)
-        {
-            if (index != excluded && backends[index].Available)
-            {
-                total += backends[index].EffectiveWeight;
-            }
-        }
-
-        if (total == 0)
+        var backends = context.List;
+        var total = backends.AvailableWeight;
+        var skipped = excluded >= 0 && backends[excluded] is { Available: true } left ? left.EffectiveWeight : 0;
+        total -= skipped;
+        if (total <= 0)
         {
             return BalancingContext.None;
         }
 
         var ticket = context.Random.NextInt64(total);
-        for (var index = 0; index < backends.Length; index++)
+        if (skipped > 0 && ticket >= backends.AvailableWeightBefore(excluded))
         {
-            if (index != excluded && backends[index].Available)
-            {
-                ticket -= backends[index].EffectiveWeight;
-                if (ticket < 0)
-                {
-                    return index;
-                }
-            }
+            ticket += skipped;
         }
 
-        return BalancingContext.None;
+        return backends.FindByWeight(ticket);
     }
 }

@@ -10,18 +10,21 @@ internal sealed class RoundRobinStrategy : ILoadBalancingStrategy
 
     public int Pick(in BalancingContext context)
     {
-        var backends = context.Backends;
-        var count = backends.Length;
-        for (var offset = 0; offset < count; offset++)
+        var backends = context.List;
+        if (backends.Count == 0)
         {
-            var index = (_next + offset) % count;
-            if (backends[index].Available)
-            {
-                _next = (index + 1) % count;
-                return index;
-            }
+            return BalancingContext.None;
         }
 
-        return BalancingContext.None;
+        // The first available backend from where the last turn ended, wrapping around: O(log n) on the tree.
+        var start = _next % backends.Count;
+        var index = backends.FirstAvailableFrom(start);
+        index = index >= 0 ? index : backends.FirstAvailableFrom(0);
+        if (index >= 0)
+        {
+            _next = (index + 1) % backends.Count;
+        }
+
+        return index;
     }
 }

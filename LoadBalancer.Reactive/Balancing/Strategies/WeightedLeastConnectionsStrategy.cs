@@ -11,4 +11,6 @@ internal sealed class WeightedLeastConnectionsStrategy : ILoadBalancingStrategy,
     // a.Active / a.Weight < b.Active / b.Weight (weights scaled by slow start), compared without division.
     public static bool LessLoaded(BackendSnapshot candidate, BackendSnapshot best) =>
         candidate.ActiveConnections * best.EffectiveWeight < best.ActiveConnections * candidate.EffectiveWeight;
+
+    public static BackendSnapshot? LeastIn(BackendList backends) => backends.LeastWeighted;
 }
