@@ -30,6 +30,13 @@ ulimit -n "$(ulimit -Hn)"   # as many descriptors as this machine allows (5,000 
 echo "building LoadBalancer.Reactive (Release)..." >&2
 dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
 OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
+# OURS_AOT=1 runs ours as a Native AOT executable (published here first) instead of on the JIT.
+if [ "${OURS_AOT:-0}" = 1 ]; then
+  dotnet publish examples/Quickstart -c Release -r linux-x64 -p:PublishAot=true -o "$WORK/aot" -nologo -v quiet >/dev/null
+  OURS_RUN=("$WORK/aot/Quickstart")
+else
+  OURS_RUN=(dotnet "$OURS")
+fi
 COUNTERS="$WORK/tools/dotnet-counters"   # the runtime's own GC counters, read from ours at the end
 [[ " $TARGETS " == *" ours "* ]] && dotnet tool install dotnet-counters --version 10.0.750501 --tool-path "$WORK/tools" >/dev/null
 
@@ -78,8 +85,8 @@ CONF
 start haproxy taskset -c 0 haproxy -db -f "$WORK/haproxy.cfg"
 start nginx taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log"
 OURS_FLAGS=(--strategy least-connections --no-health-checks --quiet)
-start ours taskset -c 0 dotnet "$OURS" --listen 127.0.0.1:9003 --backend 127.0.0.1:9101 --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}"
-start ours-bulk taskset -c 0 dotnet "$OURS" --listen 127.0.0.1:9013 --backend 127.0.0.1:5201 "${OURS_FLAGS[@]}"
+start ours taskset -c 0 "${OURS_RUN[@]}" --listen 127.0.0.1:9003 --backend 127.0.0.1:9101 --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}"
+start ours-bulk taskset -c 0 "${OURS_RUN[@]}" --listen 127.0.0.1:9013 --backend 127.0.0.1:5201 "${OURS_FLAGS[@]}"
 for port in 9101 5201 9001 9011 9002 9012 9003 9013; do wait_port $port; done
 
 # The process that holds the relayed connections: nginx's worker, not its master.
@@ -197,7 +204,7 @@ cold_start() { # cold_start NAME: sets START_MS[NAME] and COLD_P99[NAME]
   case $1 in
     haproxy) start haproxy-cold taskset -c 0 haproxy -db -f "$WORK/haproxy-cold.cfg" ;;
     nginx) start nginx-cold taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx-cold.conf" -e "$WORK/nginx-cold-error.log" ;;
-    ours) start ours-cold taskset -c 0 dotnet "$OURS" --listen 127.0.0.1:$port --backend 127.0.0.1:9101 \
+    ours) start ours-cold taskset -c 0 "${OURS_RUN[@]}" --listen 127.0.0.1:$port --backend 127.0.0.1:9101 \
       --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}" ;;
   esac
   for _ in $(seq 1 2000); do

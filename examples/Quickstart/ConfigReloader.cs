@@ -44,10 +44,12 @@ internal sealed class ConfigReloader : IDisposable
             {
                 NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size,
             };
+            // The typed overloads: events found by name would need reflection, which trimming (Native AOT) cannot keep.
+            var watcher = _watcher;
             fileChanged = Observable.Merge(
-                    Observable.FromEventPattern<FileSystemEventArgs>(_watcher, nameof(FileSystemWatcher.Changed)).Select(_ => Unit.Default),
-                    Observable.FromEventPattern<FileSystemEventArgs>(_watcher, nameof(FileSystemWatcher.Created)).Select(_ => Unit.Default),
-                    Observable.FromEventPattern<RenamedEventArgs>(_watcher, nameof(FileSystemWatcher.Renamed)).Select(_ => Unit.Default))
+                    Observable.FromEventPattern<FileSystemEventHandler, FileSystemEventArgs>(h => watcher.Changed += h, h => watcher.Changed -= h).Select(_ => Unit.Default),
+                    Observable.FromEventPattern<FileSystemEventHandler, FileSystemEventArgs>(h => watcher.Created += h, h => watcher.Created -= h).Select(_ => Unit.Default),
+                    Observable.FromEventPattern<RenamedEventHandler, RenamedEventArgs>(h => watcher.Renamed += h, h => watcher.Renamed -= h).Select(_ => Unit.Default))
                 .Throttle(s_settle);
         }
 
