@@ -56,12 +56,13 @@ public sealed record BackendStatistics(
     string? LastChangeReason)
 {
     /// <summary>
-    /// The backend's state in one word, as HAProxy shows it: <c>DOWN</c> (health checks), <c>EJECTED</c>
-    /// (outlier detection), <c>MAINT</c> (weight 0), <c>DRAIN</c> (draining or being removed), <c>FULL</c>
+    /// The backend's state in one word, as HAProxy shows it: <c>MAINT</c> (disabled by an operator, or weight 0),
+    /// <c>DOWN</c> (health checks), <c>EJECTED</c> (outlier detection), <c>DRAIN</c> (draining or being removed), <c>FULL</c>
     /// (at its connection limit), <c>SLOW</c> (ramping up after slow start), else <c>UP</c>.
     /// </summary>
     public string Status => Backend switch
     {
+        { Disabled: true } => "MAINT",
         { Healthy: false } => "DOWN",
         { Ejected: true } => "EJECTED",
         { Draining: true } or { Removing: true } => "DRAIN",

@@ -46,8 +46,7 @@ internal sealed record StatsRow(
 {
     public static StatsRow From(BackendStatistics row) => new(
         row.Backend.Address,
-        // An operator's maintenance (disable) reads as HAProxy's MAINT; the library's Status predates it.
-        row.Backend.Disabled ? "MAINT" : row.Status,
+        row.Status,
         row.Backend.Weight,
         row.Backend.ActiveConnections,
         row.Backend.TotalConnections,
