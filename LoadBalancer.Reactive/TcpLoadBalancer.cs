@@ -96,8 +96,9 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
         var log = (ILogger?)logger ?? NullLogger.Instance;
         _log = new BalancerLog(log, _scheduler, options.AccessLog);
         _publisher = new EventPublisher(_metrics, _statistics, _log, _events);
-        _live = new Reconfiguration(_model, _backends, _connections, _timers, _log, _scheduler, () => _state.Backends, () => _health, Post);
-        _membership = new MembershipCommands(_backends, () => _live.Options.HealthCheck, () => _state.Backends, Post);
+        var members = new DesiredMembership(() => _state.Backends, _model.Options.Backends);
+        _live = new Reconfiguration(_model, _backends, _connections, _timers, _log, _scheduler, members, () => _health, Post);
+        _membership = new MembershipCommands(_backends, () => _live.Options.HealthCheck, members, Post);
         _arrivals = new Arrivals(_model, _connections, _scheduler, log);
     }
 

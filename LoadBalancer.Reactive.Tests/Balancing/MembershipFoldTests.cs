@@ -93,31 +93,60 @@ public class MembershipFoldTests
     }
 
     [Fact]
-    public void Diff_AddsRemovesReweightsAndResumes()
+    public void Diff_JoinsAndRemovesByLevel_WeightsByWhatTheSetSaysAnew_AndKeepsAnOperatorsDrain()
     {
-        var current = Options(A, B, C).Backends.Select((b, i) => BalancerState.FromOptions(b, new HealthCheckOptions())).ToList();
+        var current = Members(A, B, C);
         current[2] = current[2] with { Draining = true };
 
-        var changes = MembershipDiff.Compute(current, [new BackendOptions(A, weight: 2), new BackendOptions(C), new BackendOptions("10.0.0.4:80")]).ToList();
+        var changes = MembershipDiff.Compute(current, [new BackendOptions(A, weight: 2), new BackendOptions(C), new BackendOptions("10.0.0.4:80")], Previous(A, B, C));
 
-        Assert.Equal(
-            [new ReweightBackend(A, 2), new EnableBackend(C), new AddBackend(new BackendOptions("10.0.0.4:80")), new RemoveBackend(B)],
-            changes);
+        Assert.Equal([new ReweightBackend(A, 2), new AddBackend(new BackendOptions("10.0.0.4:80")), new RemoveBackend(B)], changes);
     }
 
     [Fact]
-    public void Diff_FollowsEachBackendsState_AndTakesBackOneBeingRemoved()
+    public void Diff_AppliesAStateTheSetChanges_AndTakesBackOneBeingRemoved()
     {
-        var current = Options(A, B, C).Backends.Select(b => BalancerState.FromOptions(b, new HealthCheckOptions())).ToList();
+        var current = Members(A, B, C);
         current[1] = current[1] with { Disabled = true };
         current[2] = current[2] with { Draining = true, Removing = true };
+        var previous = Previous(A, B, C);
+        previous[B] = new BackendOptions(B) { State = BackendState.Disabled };
 
         var changes = MembershipDiff.Compute(
             current,
-            [new BackendOptions(A) { State = BackendState.Draining }, new BackendOptions(B), new BackendOptions(C) { State = BackendState.Disabled }]).ToList();
+            [new BackendOptions(A) { State = BackendState.Draining }, new BackendOptions(B), new BackendOptions(C) { State = BackendState.Disabled }],
+            previous);
 
         Assert.Equal([new DrainBackend(A), new EnableBackend(B), new AddBackend(new BackendOptions(C) { State = BackendState.Disabled })], changes);
-        Assert.Empty(MembershipDiff.Compute([current[1]], [new BackendOptions(B) { State = BackendState.Disabled }]));
+    }
+
+    [Fact]
+    public void Diff_TheSameSetAgain_UndoesNoOperatorsMaintenanceOrWeight()
+    {
+        var current = Members(A, B);
+        current[0] = current[0] with { Weight = 5 };
+        current[1] = current[1] with { Disabled = true };
+
+        Assert.Empty(MembershipDiff.Compute(current, [new BackendOptions(A), new BackendOptions(B)], Previous(A, B)));
+    }
+
+    [Fact]
+    public void Diff_ABackendBackInTheSets_Joins_EvenWhileItsRemovalIsStillOnTheWay()
+    {
+        // The previous set left B out and its removal is posted, but the members do not show it yet.
+        var changes = MembershipDiff.Compute(Members(A, B), [new BackendOptions(A), new BackendOptions(B)], Previous(A));
+
+        Assert.Equal([new AddBackend(new BackendOptions(B))], changes);
+    }
+
+    [Fact]
+    public void Diff_AMemberNewToTheSets_TakesTheSetsWeightAndState()
+    {
+        var changes = MembershipDiff.Compute(Members(A), [new BackendOptions(A, weight: 3) { State = BackendState.Draining }], Previous());
+
+        Assert.Equal(
+            [new AddBackend(new BackendOptions(A, weight: 3) { State = BackendState.Draining }), new ReweightBackend(A, 3), new DrainBackend(A)],
+            changes);
     }
 
     [Fact]
@@ -173,6 +202,12 @@ public class MembershipFoldTests
         Assert.Equal([true, false, false], steps[^1].Snapshot.Backends.Select(b => b.Disabled));
         Assert.Equal([false, true, false], steps[^1].Snapshot.Backends.Select(b => b.Draining));
     }
+
+    private static List<BackendSnapshot> Members(params string[] addresses) =>
+        [.. addresses.Select(address => BalancerState.FromOptions(new BackendOptions(address), new HealthCheckOptions()))];
+
+    private static Dictionary<string, BackendOptions> Previous(params string[] addresses) =>
+        addresses.ToDictionary(address => address, address => new BackendOptions(address), StringComparer.OrdinalIgnoreCase);
 
     private static LoadBalancerOptions Options(params string[] backends) => new() { Backends = [.. backends.Select(a => new BackendOptions(a))] };
 

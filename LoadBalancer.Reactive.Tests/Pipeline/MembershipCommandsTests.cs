@@ -27,11 +27,13 @@ public class MembershipCommandsTests
     private readonly List<bool> _definedWhenPosted = [];
     private readonly BackendCatalog _catalog;
     private readonly MembershipCommands _commands;
+    private readonly DesiredMembership _desired;
 
     public MembershipCommandsTests()
     {
         _catalog = new BackendCatalog([Define(new BackendOptions(A)), Define(new BackendOptions(B))]);
-        _commands = new MembershipCommands(_catalog, () => s_defaultHealthCheck, () => _members, input =>
+        _desired = new DesiredMembership(() => _members, [new BackendOptions(A), new BackendOptions(B)]);
+        _commands = new MembershipCommands(_catalog, () => s_defaultHealthCheck, _desired, input =>
         {
             _definedWhenPosted.Add(input is not AddBackend add || _catalog.Find(add.Backend.Address) is not null);
             _posted.Add(input);
@@ -118,7 +120,7 @@ public class MembershipCommandsTests
     }
 
     [Fact]
-    public void Update_MemberBeingRemovedInTheSet_ResumesItAndDefinesItAgain_ADrainedOneIsEnabledAsItIs()
+    public void Update_MemberBeingRemovedInTheSet_ResumesItAndDefinesItAgain_AnOperatorsDrainStays()
     {
         _members[0] = _members[0] with { Draining = true, Removing = true };
         _members[1] = _members[1] with { Draining = true };
@@ -128,7 +130,7 @@ public class MembershipCommandsTests
 
         _commands.Update([resumed, new BackendOptions(B) { SendProxy = ProxyProtocolVersion.V2 }]);
 
-        Assert.Equal([new AddBackend(resumed), new EnableBackend(B)], _posted);
+        Assert.Equal([new AddBackend(resumed)], _posted);
         Assert.NotSame(memberA, _catalog.Find(A));
         Assert.Equal(ProxyProtocolVersion.V1, _catalog.Find(A)!.SendProxy);
         Assert.Same(memberB, _catalog.Find(B));
@@ -170,6 +172,21 @@ public class MembershipCommandsTests
         sets.OnError(new InvalidOperationException("the registry is down"));
 
         Assert.Equal([new Reported(new DiscoveryFailed("the registry is down"))], _posted);
+    }
+
+    [Fact]
+    public void Follow_AnEmptySet_IsRefused_TheMembersStay_AndTheMembersAreTheSourcesWhileItIsFollowed()
+    {
+        using var sets = new Subject<IReadOnlyList<BackendOptions>>();
+        var following = _commands.Follow(sets);
+
+        sets.OnNext([]);
+
+        var rejected = Assert.IsType<MembershipRejected>(Assert.IsType<Reported>(Assert.Single(_posted)).Event);
+        Assert.Equal(["The discovery source gave an empty set of backends; the members stay as they are."], rejected.Errors);
+        Assert.True(_desired.Followed);
+        following.Dispose();
+        Assert.False(_desired.Followed);
     }
 
     [Fact]

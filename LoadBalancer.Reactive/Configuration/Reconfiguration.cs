@@ -22,7 +22,7 @@ internal sealed class Reconfiguration
     private readonly FoldTimers _timers;
     private readonly BalancerLog _log;
     private readonly IScheduler _scheduler;
-    private readonly Func<IReadOnlyList<BackendSnapshot>> _members;
+    private readonly DesiredMembership _members;
     private readonly Func<ActiveHealthChecker?> _health;
     private readonly Action<BalancerInput> _post;
     private readonly Lock _gate = new();
@@ -40,7 +40,7 @@ internal sealed class Reconfiguration
     /// <param name="post">Posts an input into the fold.</param>
     public Reconfiguration(
         BalancerModel running, BackendCatalog backends, ConnectionRegistry connections, FoldTimers timers, BalancerLog log, IScheduler scheduler,
-        Func<IReadOnlyList<BackendSnapshot>> members, Func<ActiveHealthChecker?> health, Action<BalancerInput> post)
+        DesiredMembership members, Func<ActiveHealthChecker?> health, Action<BalancerInput> post)
     {
         (_running, _backends, _connections, _timers, _log, _scheduler) = (running, backends, connections, timers, log, scheduler);
         (_members, _health, _post) = (members, health, post);
@@ -63,14 +63,24 @@ internal sealed class Reconfiguration
         lock (_gate)
         {
             var current = _options;
-            var (live, restart, effective) = ConfigurationDiff.Compare(_running.Options, current, options);
+
+            // While a discovery source (etcd, your own) follows the members, they are its: the configuration's backends
+            // are not applied, and a change to them is reported as not applied.
+            var followed = _members.Followed;
+            var ignoredBackends = followed && !options.Backends.SequenceEqual(current.Backends);
+            var (live, restart, effective) = ConfigurationDiff.Compare(_running.Options, current, followed ? options with { Backends = current.Backends } : options);
+            if (ignoredBackends)
+            {
+                restart = [.. restart, "Backends"];
+            }
+
             var applied = RenewCertificate(next, effective, live);
             if (applied.Count == 0 && restart.Count == 0)
             {
                 return restart;
             }
 
-            if (!ConfigurationDiff.FollowsDns(_running.Options))
+            if (!followed && !ConfigurationDiff.FollowsDns(_running.Options))
             {
                 // Every member's definition is replaced: connections assigned from now on reach it with its new TLS
                 // and PROXY settings, and probes use its new health check; connections open keep theirs.
@@ -93,13 +103,13 @@ internal sealed class Reconfiguration
             _post(new Reconfigured(effective, new ConfigurationChanged([.. applied], [.. restart])));
             if (applied.Contains("Backends"))
             {
-                foreach (var change in MembershipDiff.Compute(_members(), effective.Backends))
+                foreach (var change in _members.Changes(effective.Backends))
                 {
                     _post(change);
                 }
             }
 
-            _health()?.Reconfigure(_members(), _backends);
+            _health()?.Reconfigure(_members.Current, _backends);
             return restart;
         }
     }

@@ -13,7 +13,7 @@ namespace LoadBalancer.Reactive.Pipeline;
 /// <param name="members">The members now (the fold's latest snapshot).</param>
 /// <param name="post">Posts an input into the fold.</param>
 internal sealed class MembershipCommands(
-    BackendCatalog backends, Func<HealthCheckOptions> defaultHealthCheck, Func<IReadOnlyList<BackendSnapshot>> members, Action<BalancerInput> post)
+    BackendCatalog backends, Func<HealthCheckOptions> defaultHealthCheck, DesiredMembership members, Action<BalancerInput> post)
 {
     public void Add(BackendOptions backend)
     {
@@ -72,24 +72,38 @@ internal sealed class MembershipCommands(
     {
         ArgumentNullException.ThrowIfNull(set);
         ThrowIfInvalid(LoadBalancerOptionsValidator.ValidateBackends(set, "Backends"));
-        var changes = MembershipDiff.Compute(members(), set).ToList();
+        var serving = members.Current.Where(member => !member.Removing).Select(member => member.Address).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var changes = members.Changes(set);
 
         // Only backends that join or resume are (re)defined: a member's way of being reached (endpoint, TLS,
         // PROXY header) is fixed while it serves, and its certificates are not loaded again for every set.
-        var joining = changes.OfType<AddBackend>().Select(add => add.Backend).ToHashSet();
+        var joining = changes.OfType<AddBackend>().Select(add => add.Backend).Where(backend => !serving.Contains(backend.Address)).ToHashSet();
         Define([.. set.Select((backend, i) => (backend, $"Backends[{i}]")).Where(named => joining.Contains(named.backend))]);
-        changes.ForEach(post);
+        foreach (var change in changes)
+        {
+            post(change);
+        }
     }
 
-    /// <summary>Applies each set as <see cref="Update"/> does; an invalid set is refused, a failing source reported.</summary>
+    /// <summary>
+    /// Applies each set as <see cref="Update"/> does; an invalid set is refused, a failing source reported. An empty set
+    /// is refused too: a source that lost its data (a wiped store, a wrong prefix) must not take every backend away.
+    /// While it is followed, the members are the source's: a reconfiguration does not apply its own backends.
+    /// </summary>
     public IDisposable Follow(IObservable<IReadOnlyList<BackendOptions>> sets)
     {
         ArgumentNullException.ThrowIfNull(sets);
-        return sets.Subscribe(
+        var following = members.FollowedBy();
+        var subscription = sets.Subscribe(
             set =>
             {
                 try
                 {
+                    if (set.Count == 0)
+                    {
+                        throw new LoadBalancerOptionsException(["The discovery source gave an empty set of backends; the members stay as they are."]);
+                    }
+
                     Update(set);
                 }
                 catch (LoadBalancerOptionsException exception)
@@ -97,7 +111,13 @@ internal sealed class MembershipCommands(
                     post(new Reported(new MembershipRejected(exception.Errors)));
                 }
             },
-            error => post(new Reported(new DiscoveryFailed(error.Message))));
+            error =>
+            {
+                following.Dispose();
+                post(new Reported(new DiscoveryFailed(error.Message)));
+            },
+            following.Dispose);
+        return new System.Reactive.Disposables.CompositeDisposable(subscription, following);
     }
 
     // Validated backends' definitions, certificates loaded, each named in errors by its field; none is stored unless
@@ -119,7 +139,7 @@ internal sealed class MembershipCommands(
     }
 
     private BackendSnapshot? Find(string address) =>
-        members().FirstOrDefault(backend => string.Equals(backend.Address, address, StringComparison.OrdinalIgnoreCase));
+        members.Current.FirstOrDefault(backend => string.Equals(backend.Address, address, StringComparison.OrdinalIgnoreCase));
 
     private void ThrowIfUnknown(string address)
     {
