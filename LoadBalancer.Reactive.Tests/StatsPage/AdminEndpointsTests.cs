@@ -137,6 +137,55 @@ public sealed class AdminEndpointsTests : IAsyncLifetime
         Assert.False(_balancer.Snapshot.Backends[0].Draining);
     }
 
+    [Fact]
+    public async Task ARequestForAnotherHostName_IsRefused_AsADnsRebindingPageWouldSendIt()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/admin/backends/{_a.Address}/drain", UriKind.Relative))
+        {
+            Content = new StringContent("{}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Host = "attacker.example";
+
+        using var response = await _http.SendAsync(request).WaitAsync(Loopback.Timeout);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("loopback host only", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(_balancer.Snapshot.Backends[0].Draining);
+    }
+
+    [Fact]
+    public async Task WithAnAdminToken_EveryRequestNeedsIt_AndWithoutOne_ANonLoopbackStatsUrlDoesNotStart()
+    {
+        var app = HostedBalancerApp.Build(new()
+        {
+            ContentRootPath = _contentRoot,
+            Args = ["--Stats:Url=http://127.0.0.1:0", "--Stats:AdminToken=s3cret", "--LoadBalancer:Listen:0=127.0.0.1:0", $"--LoadBalancer:Backends:0={_a.Address}",
+                "--LoadBalancer:HealthCheck:Enabled=false", "--Logging:LogLevel:Default=Warning"],
+        });
+        await app.StartAsync().WaitAsync(Loopback.Timeout);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(Assert.Single(app.Urls)), Timeout = Loopback.Timeout };
+            using var anonymous = await http.GetAsync(new Uri("/admin/info", UriKind.Relative)).WaitAsync(Loopback.Timeout);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "s3cret");
+            using var authorized = await http.GetAsync(new Uri("/admin/info", UriKind.Relative)).WaitAsync(Loopback.Timeout);
+
+            Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.OK), (anonymous.StatusCode, authorized.StatusCode));
+        }
+        finally
+        {
+            await app.StopAsync().WaitAsync(Loopback.Timeout);
+            await app.DisposeAsync();
+        }
+
+        var refused = Assert.Throws<InvalidOperationException>(() => HostedBalancerApp.Build(new()
+        {
+            ContentRootPath = _contentRoot,
+            Args = ["--Stats:Url=http://0.0.0.0:0", "--LoadBalancer:Listen:0=127.0.0.1:0", $"--LoadBalancer:Backends:0={_a.Address}"],
+        }));
+        Assert.Contains("Stats:Url 'http://0.0.0.0:0' is not a loopback address", refused.Message, StringComparison.Ordinal);
+    }
+
     private async Task<string> StateAsync(string address)
     {
         var (_, backends) = await SendAsync(HttpMethod.Get, "/admin/backends");

@@ -35,11 +35,19 @@ internal static class HostedBalancerApp
             .AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("HostedBalancer"))
             .WithMetrics(metrics => metrics.AddMeter(TcpLoadBalancer.MeterName).AddPrometheusExporter());
-        builder.WebHost.UseUrls(builder.Configuration["Stats:Url"] ?? DefaultStatsUrl);
+        var statsUrl = builder.Configuration["Stats:Url"] ?? DefaultStatsUrl;
+        var adminToken = builder.Configuration["Stats:AdminToken"] is { Length: > 0 } token ? token : null;
+        if (adminToken is null && !AdminEndpoints.IsLoopback(statsUrl))
+        {
+            // As the Quickstart's --admin: the runtime API is not served beyond loopback without a token.
+            throw new InvalidOperationException($"Stats:Url '{statsUrl}' is not a loopback address: set Stats:AdminToken, whose bearer token the /admin endpoints will then require.");
+        }
+
+        builder.WebHost.UseUrls(statsUrl);
 
         var app = builder.Build();
         app.MapStatsPage();
-        app.MapRuntimeApi();
+        app.MapRuntimeApi(adminToken);
         app.MapPrometheusScrapingEndpoint("/metrics");
 
         // Liveness: the process answers (no check runs, so a balancer without backends is not restarted for it).

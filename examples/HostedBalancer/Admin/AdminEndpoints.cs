@@ -17,12 +17,15 @@ namespace HostedBalancer.Admin;
 /// </list>
 /// A refused command answers 400 with <c>{"error": "..."}</c>. A POST must say <c>Content-Type: application/json</c>
 /// (415 otherwise): a cross-site form cannot, so another web page open in the same browser cannot drain a backend.
+/// Without <c>Stats:AdminToken</c>, only requests addressed to a loopback host name are answered (403 otherwise), so a
+/// web page whose name is rebound to 127.0.0.1 (DNS rebinding) cannot reach them either; with it, every request must
+/// carry <c>Authorization: Bearer TOKEN</c> (401 otherwise), and the stats page may listen beyond loopback.
 /// </summary>
 internal static class AdminEndpoints
 {
-    public static IEndpointRouteBuilder MapRuntimeApi(this IEndpointRouteBuilder endpoints)
+    public static IEndpointRouteBuilder MapRuntimeApi(this IEndpointRouteBuilder endpoints, string? token)
     {
-        var admin = endpoints.MapGroup("/admin").AddEndpointFilter(JsonPostsOnly);
+        var admin = endpoints.MapGroup("/admin").AddEndpointFilter(Guard(token)).AddEndpointFilter(JsonPostsOnly);
         admin.MapGet("/info", (RuntimeApi api, CancellationToken aborted) => RunAsync(api, ["show", "info"], aborted));
         admin.MapGet("/backends", (RuntimeApi api, CancellationToken aborted) => RunAsync(api, ["show", "backends"], aborted));
         admin.MapGet("/connections", (RuntimeApi api, CancellationToken aborted) => RunAsync(api, ["show", "connections"], aborted));
@@ -55,6 +58,38 @@ internal static class AdminEndpoints
 
     private static IResult Error(string message) =>
         Results.Content(RuntimeReply.Error(message).Render(RuntimeFormat.Json), "application/json", statusCode: StatusCodes.Status400BadRequest);
+
+    /// <summary>Whether <paramref name="url"/> (the stats page's <c>Stats:Url</c>) listens on loopback only.</summary>
+    public static bool IsLoopback(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.IsLoopback || IsLoopbackName(uri.Host));
+
+    private static bool IsLoopbackName(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
+
+    private static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> Guard(string? token)
+    {
+        var expected = token is null ? null : System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
+        return async (context, next) =>
+        {
+            var request = context.HttpContext.Request;
+            if (expected is null)
+            {
+                return IsLoopbackName(request.Host.Host)
+                    ? await next(context)
+                    : Refuse(StatusCodes.Status403Forbidden, "the runtime API answers requests to a loopback host only (set Stats:AdminToken to open it)");
+            }
+
+            var given = request.Headers.Authorization.ToString() is { } header && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : string.Empty;
+            var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(given));
+            return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, expected)
+                ? await next(context)
+                : Refuse(StatusCodes.Status401Unauthorized, "the runtime API needs Authorization: Bearer TOKEN (Stats:AdminToken)");
+        };
+    }
+
+    private static IResult Refuse(int status, string message) =>
+        Results.Content(RuntimeReply.Error(message).Render(RuntimeFormat.Json), "application/json", statusCode: status);
 
     private static async ValueTask<object?> JsonPostsOnly(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
