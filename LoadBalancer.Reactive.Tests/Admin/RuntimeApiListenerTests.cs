@@ -116,6 +116,17 @@ public sealed class RuntimeApiListenerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Token_ABlankLineBeforeAuth_IsRefusedAndTheSessionCloses_SoItCannotHoldASlot()
+    {
+        await using var listener = await RuntimeApiListener.StartAsync(_api, "127.0.0.1:0", token: "s3cret");
+        using var client = await AdminClient.ConnectAsync(listener.LocalEndPoint);
+
+        Assert.Equal(["error: authenticate first: auth TOKEN"], await client.AskAsync(string.Empty));
+
+        Assert.True(await client.ClosedAsync());
+    }
+
+    [Fact]
     public async Task Token_Wrong_IsRefusedAndTheSessionCloses_Right_IsAccepted()
     {
         await using var listener = await RuntimeApiListener.StartAsync(_api, Path.Combine(_directory, "token.sock"), token: "s3cret");

@@ -165,6 +165,21 @@ public class ActiveHealthCheckerTests
     private static BackendDefinition Definition(string address, HealthCheckOptions options) =>
         new(address, System.Net.IPEndPoint.Parse(address), ProxyProtocolVersion.None, Tls: null, options);
 
+    [Fact]
+    public void DisabledBackendMovedToDrain_IsProbedAgain()
+    {
+        var backend = State(1).Backends[0];
+        var catalog = new BackendCatalog([BalancerModel.Define(new BackendOptions(backend.Address), s_everyTwoSeconds, "Backend", [])]);
+        using var checker = Start(s_everyTwoSeconds, (_, _, _) => Task.FromResult(true));
+        checker.Follow(new Step(State(1), null, [new MembershipChange(0, backend with { Disabled = true }, MembershipChangeKind.Disabled)]), catalog);
+        _scheduler.AdvanceTo(Seconds(5));
+
+        checker.Follow(new Step(State(1), null, [new MembershipChange(0, backend with { Draining = true }, MembershipChangeKind.DrainStarted)]), catalog);
+        _scheduler.AdvanceTo(Seconds(8));
+
+        Assert.Equal([7.0], _reported.Values().Select(r => r.Second));
+    }
+
     private ActiveHealthChecker Start(HealthCheckOptions options, Func<BackendSnapshot, HealthCheckOptions, CancellationToken, Task<bool>> probe) =>
         new([(State(1).Backends[0], options)], _scheduler, probe, _reported.OnNext);
 }

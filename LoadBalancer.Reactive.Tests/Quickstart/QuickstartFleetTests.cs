@@ -24,10 +24,16 @@ public sealed class QuickstartFleetTests : IDisposable
         await using var b = LoopbackServer.Named();
         await FleetHarness.PutBackendAsync(etcd, a.Address);
         await FleetHarness.PutBackendAsync(etcd, b.Address);
+        await using var c = LoopbackServer.Named();
+        await FleetHarness.PutBackendAsync(etcd, c.Address, weight: 3, state: "disabled");
         await using var first = await Instance.StartAsync(etcd, "lb-1", Path.Combine(_directory, "lb-1.sock"));
+
+        // The fleet's backends with their weights and states from the first connection, before the watch says anything.
+        var stored = Assert.Single(first.Balancer.Options.Backends, backend => backend.Address == c.Address);
+        Assert.Equal((3, Reactive.Configuration.BackendState.Disabled), (stored.Weight, stored.State));
         await using var second = await Instance.StartAsync(etcd, "lb-2", adminSocket: null);
 
-        Assert.Equal(new[] { a.Address, b.Address }.Order(), first.Balancer.Snapshot.Backends.Select(backend => backend.Address).Order());
+        Assert.Equal(new[] { a.Address, b.Address, c.Address }.Order(), first.Balancer.Snapshot.Backends.Select(backend => backend.Address).Order());
         Assert.Contains("Fleet: joined /fleet at", first.Output, StringComparison.Ordinal);
         Assert.Contains("as lb-2; 2 live instance(s): lb-1, lb-2", second.Output, StringComparison.Ordinal);
         var instances = await first.AskAsync("show instances");

@@ -84,7 +84,9 @@ internal sealed partial class AdminSession(RuntimeApi api, byte[]? tokenHash, Ru
 
         if (words.Count == 0)
         {
-            return (null, format);
+            // Before authenticating, a blank line is refused like any other line, so that an unauthenticated client
+            // cannot hold one of the listener's few sessions by sending nothing but line ends.
+            return (_authenticated ? null : RuntimeReply.Error("authenticate first: auth TOKEN").EndingSession(), format);
         }
 
         if (words[0].Equals("auth", StringComparison.OrdinalIgnoreCase))

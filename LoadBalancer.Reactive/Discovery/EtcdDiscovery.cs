@@ -155,6 +155,9 @@ public static class EtcdDiscovery
 
                 if (response.Canceled)
                 {
+                    // Whatever the reason (a revision from before a restore from backup is "in the future" now), the
+                    // next attempt reads the whole prefix again rather than asking for the same revision forever.
+                    _revision = 0;
                     throw new InvalidOperationException($"the watch was cancelled: {response.CancelReason}");
                 }
 

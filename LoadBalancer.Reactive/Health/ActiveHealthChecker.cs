@@ -120,7 +120,9 @@ internal sealed class ActiveHealthChecker : IDisposable
             }
 
             // A backend in maintenance is not probed (HAProxy stops checking servers in maint).
-            var probed = membership.Kind is Events.MembershipChangeKind.Joined or Events.MembershipChangeKind.Enabled
+            // A draining backend is still probed (HAProxy keeps checking a server in drain); a disabled one moved to drain
+            // starts again.
+            var probed = membership.Kind is Events.MembershipChangeKind.Joined or Events.MembershipChangeKind.Enabled or Events.MembershipChangeKind.DrainStarted
                 && !membership.Backend.Disabled;
             if (probed && backends.Find(membership.Backend.Address) is { } joined)
             {

@@ -25,5 +25,8 @@ public sealed class HostedFleet
     /// <exception cref="InvalidOperationException">The host has not started yet.</exception>
     public RuntimeApi CreateRuntimeApi() => Fleet.CreateRuntimeApi();
 
-    internal void Joined(EtcdFleet? fleet) => Volatile.Write(ref _fleet, fleet);
+    internal void Joined(EtcdFleet fleet) => Volatile.Write(ref _fleet, fleet);
+
+    /// <summary>The fleet joined, if any, now left to the caller to dispose.</summary>
+    internal EtcdFleet? Leave() => Interlocked.Exchange(ref _fleet, null);
 }

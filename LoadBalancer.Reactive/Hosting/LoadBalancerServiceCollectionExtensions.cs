@@ -81,9 +81,11 @@ public static partial class LoadBalancerServiceCollectionExtensions
 
         public async Task StopAsync(CancellationToken cancellationToken)
         {
-            var fleet = hosted.Fleet;
-            hosted.Joined(null);
-            await fleet.DisposeAsync().ConfigureAwait(false);
+            // The host stops every registered service, this one too when joining failed or was cancelled.
+            if (hosted.Leave() is { } fleet)
+            {
+                await fleet.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 

@@ -53,7 +53,7 @@ internal sealed class ConfigReloader : IDisposable
                 .Throttle(s_settle);
         }
 
-        _subscription = fileChanged.Merge(requests ?? Observable.Never<Unit>()).Subscribe(_ => Reload());
+        _subscription = fileChanged.Merge(requests ?? Observable.Never<Unit>()).Subscribe(_ => ReloadOrReport());
         _watcher?.EnableRaisingEvents = true;
     }
 
@@ -69,6 +69,19 @@ internal sealed class ConfigReloader : IDisposable
     {
         _subscription.Dispose();
         _watcher?.Dispose();
+    }
+
+    // Runs on a timer or signal thread: nothing may escape it (an exception there would end the process).
+    private void ReloadOrReport()
+    {
+        try
+        {
+            Reload();
+        }
+        catch (Exception exception)
+        {
+            _error.WriteLine($"reload: failed, the running configuration stays: {exception.Message}");
+        }
     }
 
     private void Reload()

@@ -200,7 +200,7 @@ internal static class QuickstartApp
         return ExitOk;
     }
 
-    private static async Task<IReadOnlyList<string>> FleetBackendsAsync(QuickstartConfiguration configuration, CancellationToken stop)
+    private static async Task<IReadOnlyList<BackendOptions>> FleetBackendsAsync(QuickstartConfiguration configuration, CancellationToken stop)
     {
         var problems = new List<string>();
         var fleet = configuration.ReadFleet(problems);
@@ -219,8 +219,10 @@ internal static class QuickstartApp
             throw new FleetRefused($"Etcd: cannot read the fleet's backends from {string.Join(",", fleet.Endpoints)}: {exception.Message}", exception);
         }
 
+        // With their weights and states: an instance started during a rolling restart sends nothing to a backend the
+        // fleet has drained or disabled, from its first connection.
         return stored.Count > 0
-            ? [.. stored.Select(backend => backend.Address)]
+            ? stored
             : throw new FleetRefused($"Etcd: no backend is stored under {fleet.Prefix}/backends/ yet; store some (see docs/fleet.md) or give --backend.", null);
     }
 

@@ -94,12 +94,21 @@ internal sealed class QuickstartConfiguration
     }
 
     /// <summary>Balances over these backends, as --backend flags would (the demo backends).</summary>
-    public void UseBackends(IReadOnlyList<string> addresses)
+    public void UseBackends(IReadOnlyList<string> addresses) => UseBackends([.. addresses.Select(address => new BackendOptions(address))]);
+
+    /// <summary>Balances over these backends with their weights, states and pools (a fleet's, read from etcd).</summary>
+    public void UseBackends(IReadOnlyList<BackendOptions> backends)
     {
         _replaced.Add("Backends");
-        for (var i = 0; i < addresses.Count; i++)
+        for (var i = 0; i < backends.Count; i++)
         {
-            _flags.Set($"Backends:{i}:Address", addresses[i]);
+            _flags.Set($"Backends:{i}:Address", backends[i].Address);
+            _flags.Set($"Backends:{i}:Weight", backends[i].Weight.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            _flags.Set($"Backends:{i}:State", backends[i].State.ToString());
+            if (backends[i].Pool is { } pool)
+            {
+                _flags.Set($"Backends:{i}:Pool", pool);
+            }
         }
     }
 
