@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using System.Text;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Tests.Admin;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Quickstart;
 
@@ -27,10 +27,9 @@ public sealed class QuickstartAdminTests : IDisposable
         var balancer = await started.Task.WaitAsync(Loopback.Timeout);
         using var events = new EventRecorder(balancer.Events);
 
-        using var admin = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await admin.ConnectAsync(new UnixDomainSocketEndPoint(socketPath)).WaitAsync(Loopback.Timeout);
-        var backends = await AskAsync(admin, "show backends");
-        var drained = await AskAsync(admin, $"drain {a.Address}");
+        using var admin = await AdminClient.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+        var backends = string.Join('\n', await admin.AskAsync("show backends"));
+        var drained = string.Join('\n', await admin.AskAsync($"drain {a.Address}"));
 
         Assert.Contains(a.Address, backends, StringComparison.Ordinal);
         Assert.Contains(b.Address, backends, StringComparison.Ordinal);
@@ -75,20 +74,4 @@ public sealed class QuickstartAdminTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
-
-    // One command, and its reply up to the empty line that ends every reply.
-    private static async Task<string> AskAsync(Socket admin, string command)
-    {
-        await admin.SendAsync(Encoding.ASCII.GetBytes(command + "\n")).WaitAsync(Loopback.Timeout);
-        var reply = new StringBuilder();
-        var buffer = new byte[4096];
-        while (!reply.ToString().EndsWith("\n\n", StringComparison.Ordinal))
-        {
-            var read = await admin.ReceiveAsync(buffer).WaitAsync(Loopback.Timeout);
-            Assert.NotEqual(0, read);
-            reply.Append(Encoding.UTF8.GetString(buffer, 0, read));
-        }
-
-        return reply.ToString();
-    }
 }

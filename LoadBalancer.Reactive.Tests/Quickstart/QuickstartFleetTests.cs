@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using System.Text;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Tests.Admin;
 using LoadBalancer.Reactive.Tests.Fleet;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using Quickstart;
@@ -73,7 +73,7 @@ public sealed class QuickstartFleetTests : IDisposable
         private readonly CancellationTokenSource _stop = new();
         private readonly StringWriter _output = new();
         private Task<int> _running = Task.FromResult(0);
-        private Socket? _admin;
+        private AdminClient? _admin;
 
         public TcpLoadBalancer Balancer { get; private set; } = null!;
 
@@ -98,28 +98,14 @@ public sealed class QuickstartFleetTests : IDisposable
             instance.Balancer = await started.Task.WaitAsync(Loopback.Timeout);
             if (adminSocket is not null)
             {
-                instance._admin = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await instance._admin.ConnectAsync(new UnixDomainSocketEndPoint(adminSocket)).WaitAsync(Loopback.Timeout);
+                instance._admin = await AdminClient.ConnectAsync(new UnixDomainSocketEndPoint(adminSocket));
             }
 
             return instance;
         }
 
-        // One command over the runtime API's socket, and its reply up to the empty line that ends it.
-        public async Task<string> AskAsync(string command)
-        {
-            await _admin!.SendAsync(Encoding.ASCII.GetBytes(command + "\n")).WaitAsync(Loopback.Timeout);
-            var reply = new StringBuilder();
-            var buffer = new byte[4096];
-            while (!reply.ToString().EndsWith("\n\n", StringComparison.Ordinal))
-            {
-                var read = await _admin.ReceiveAsync(buffer).WaitAsync(Loopback.Timeout);
-                Assert.NotEqual(0, read);
-                reply.Append(Encoding.UTF8.GetString(buffer, 0, read));
-            }
-
-            return reply.ToString();
-        }
+        // One command over the runtime API's socket: its reply's lines, joined.
+        public async Task<string> AskAsync(string command) => string.Join('\n', await _admin!.AskAsync(command));
 
         public async ValueTask DisposeAsync()
         {
