@@ -30,10 +30,14 @@ ulimit -n "$(ulimit -Hn)"   # as many descriptors as this machine allows (5,000 
 echo "building LoadBalancer.Reactive (Release)..." >&2
 dotnet build -c Release examples/Quickstart -nologo -v quiet >/dev/null
 OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
-# OURS_AOT=1 runs ours as a Native AOT executable (published here first) instead of on the JIT.
+# OURS_AOT=1 runs ours as a Native AOT executable, OURS_R2R=1 on the JIT from ReadyToRun images (each published here
+# first), instead of on the JIT alone.
 if [ "${OURS_AOT:-0}" = 1 ]; then
   dotnet publish examples/Quickstart -c Release -r linux-x64 -p:PublishAot=true -o "$WORK/aot" -nologo -v quiet >/dev/null
   OURS_RUN=("$WORK/aot/Quickstart")
+elif [ "${OURS_R2R:-0}" = 1 ]; then
+  dotnet publish examples/Quickstart -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$WORK/r2r" -nologo -v quiet >/dev/null
+  OURS_RUN=(dotnet "$WORK/r2r/Quickstart.dll")
 else
   OURS_RUN=(dotnet "$OURS")
 fi
