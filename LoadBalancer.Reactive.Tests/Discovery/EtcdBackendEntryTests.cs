@@ -24,7 +24,11 @@ public class EtcdBackendEntryTests
     [InlineData("""{"address":"10.0.0.5:8080","weight":20000}""", "eight")]
     [InlineData("""{"address":"10.0.0.5:8080","state":"asleep"}""", "'asleep'")]
     [InlineData("""{"address":"10.0.0.5"}""", "10.0.0.5")]
-    [InlineData("""{"address":7}""", "Address")]
+    [InlineData("""{"address":7}""", "address must be a string")]
+    [InlineData("""{"address":"10.0.0.5:8080","state":2}""", "state must be a string")]
+    [InlineData("""{"address":"10.0.0.5:8080","state":null}""", "state must be a string")]
+    [InlineData("""{"address":"10.0.0.5:8080","pool":["web"]}""", "pool must be a string")]
+    [InlineData("""{"address":"10.0.0.5:8080","maxConnections":10}""", "'maxConnections' is not a backend setting")]
     public void TryParse_BadValue_NamesTheKeyAndTheProblem(string value, string problem)
     {
         Assert.False(EtcdBackendEntry.TryParse("/lb/backends/x", value, out _, out var error));

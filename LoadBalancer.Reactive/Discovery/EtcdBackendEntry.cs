@@ -26,6 +26,28 @@ internal static class EtcdBackendEntry
                 return false;
             }
 
+            // Every property is one this reader knows, of the type it expects: a mistake is reported, never read as a default.
+            foreach (var property in root.EnumerateObject())
+            {
+                var expected = property.Name switch
+                {
+                    "address" or "state" or "pool" => JsonValueKind.String,
+                    "weight" => JsonValueKind.Number,
+                    _ => JsonValueKind.Undefined,
+                };
+                if (expected == JsonValueKind.Undefined)
+                {
+                    error = $"Key '{key}': '{property.Name}' is not a backend setting; the settings are address, weight, state and pool.";
+                    return false;
+                }
+
+                if (property.Value.ValueKind != expected)
+                {
+                    error = $"Key '{key}': {property.Name} must be a {(expected == JsonValueKind.String ? "string" : "number")}.";
+                    return false;
+                }
+            }
+
             var address = root.TryGetProperty("address", out var a) ? (a.ValueKind == JsonValueKind.String ? a.GetString() : null) : key[(key.LastIndexOf('/') + 1)..];
             var weight = 1;
             if (root.TryGetProperty("weight", out var w) && !(w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out weight)))
