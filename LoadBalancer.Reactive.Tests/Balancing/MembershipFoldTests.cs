@@ -150,6 +150,29 @@ public class MembershipFoldTests
     }
 
     [Fact]
+    public void CloseDeadline_OfAnEarlierRemoval_CutsNothing_TheCurrentRemovalsDoes()
+    {
+        var options = Options(A, B);
+        var policy = FoldPolicy.From(options, new LeastConnectionsStrategy());
+        var state = BalancerState.Create(options.Backends);
+
+        // Connection 1 on A (B is in maintenance meanwhile).
+        state = BalancerReducer.Reduce(state, new DisableBackend(B), policy).State;
+        state = BalancerReducer.Reduce(state, Arrive(1), policy).State;
+        state = BalancerReducer.Reduce(state, new RemoveBackend(A, TimeSpan.FromSeconds(60)), policy).State;
+        state = BalancerReducer.Reduce(state, new EnableBackend(A), policy).State;
+        state = BalancerReducer.Reduce(state, new RemoveBackend(A, TimeSpan.FromMinutes(10)), policy).State;
+        var removal = state.Backends[0].Removal;
+
+        var early = BalancerReducer.Reduce(state, new CloseDeadlinePassed(A, removal - 1), policy);
+        var current = BalancerReducer.Reduce(state, new CloseDeadlinePassed(A, removal), policy);
+
+        Assert.Equal(2, removal);
+        Assert.Empty(early.Aborts);
+        Assert.Equal([1L], current.Aborts.ToArray());
+    }
+
+    [Fact]
     public void DisableBackend_TakesNothingNew_KeepsItsConnectionsAndItsPlace_UntilEnabled()
     {
         var steps = Fold(Options(A, B), Arrive(1), Arrive(2), new DisableBackend(A), Arrive(3), Release(1), Arrive(4), new EnableBackend(A), Arrive(5));

@@ -72,6 +72,9 @@ public sealed record BackendSnapshot(string Address, int Weight, int ActiveConne
     /// <summary>Probes that must fail in a row to turn a healthy backend unhealthy.</summary>
     internal int Fall { get; init; } = 3;
 
+    /// <summary>How many times the backend was removed: a removal's close deadline applies to that removal only.</summary>
+    internal int Removal { get; init; }
+
     /// <summary>Already tried for the connection being retried, so not available to it (never stored in state).</summary>
     internal bool Excluded { get; init; }
 }

@@ -171,7 +171,8 @@ internal sealed record SlowStartTick(string Backend) : BalancerInput;
 
 /// <summary>The close deadline of a removed backend has passed: its connections still open are aborted.</summary>
 /// <param name="Backend">The backend's address, as configured.</param>
-internal sealed record CloseDeadlinePassed(string Backend) : BalancerInput;
+/// <param name="Removal">Which removal of the backend set the deadline (see <see cref="BackendSnapshot.Removal"/>).</param>
+internal sealed record CloseDeadlinePassed(string Backend, int Removal = 0) : BalancerInput;
 
 /// <summary>The balancer stops: from here on, each connection that leaves is counted as finished or aborted.</summary>
 internal sealed record StopRequested : BalancerInput;

@@ -90,7 +90,7 @@ internal static class BalancerReducer
         EnableBackend enable => Membership.Enable(state, enable),
         QueueTimedOut timedOut => Queueing.TimeOut(state, timedOut),
         SlowStartTick tick => SlowStart.Tick(state, tick, policy),
-        CloseDeadlinePassed deadline => AbortConnectionsTo(state, deadline.Backend),
+        CloseDeadlinePassed deadline => AbortConnectionsTo(state, deadline),
         Reconfigured reconfigured => MemberSettings.Apply(state, reconfigured.Options),
         StopRequested => new Step(state with { Stopping = true }, null),
         StopDeadlinePassed => Queueing.RejectHead(state),
@@ -99,10 +99,12 @@ internal static class BalancerReducer
         _ => new Step(state, null),
     };
 
-    private static Step AbortConnectionsTo(BalancerState state, string address)
+    private static Step AbortConnectionsTo(BalancerState state, CloseDeadlinePassed deadline)
     {
+        // Only the deadline of the removal under way: an earlier one (the backend was enabled, then removed again) is spent.
+        var address = deadline.Backend;
         var index = state.IndexOf(address);
-        if (index < 0 || !state.Backends[index].Removing)
+        if (index < 0 || !state.Backends[index].Removing || state.Backends[index].Removal != deadline.Removal)
         {
             return new Step(state, null);
         }

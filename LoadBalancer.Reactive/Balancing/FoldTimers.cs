@@ -32,7 +32,7 @@ internal sealed class FoldTimers(TimeSpan queueTimeout, IScheduler scheduler)
                 Ejection ejection => After(ejection.Duration, new EjectionExpired(ejection.Backend.Address, ejection.Backend.Ejections)),
                 SlowStartStep { NextStepIn: { } due } ramp => After(due, new SlowStartTick(ramp.Backend.Address)),
                 MembershipChange { Kind: Events.MembershipChangeKind.DrainStarted, CloseAfter: { } deadline } drain =>
-                    After(deadline, new CloseDeadlinePassed(drain.Backend.Address)),
+                    After(deadline, new CloseDeadlinePassed(drain.Backend.Address, drain.Backend.Removal)),
                 _ => null,
             };
             if (timer is not null)

@@ -49,7 +49,7 @@ internal static class Membership
             return new Step(state, null);
         }
 
-        var backend = state.Backends[index] with { Draining = true, Removing = true };
+        var backend = state.Backends[index] with { Draining = true, Removing = true, Removal = state.Backends[index].Removing ? state.Backends[index].Removal : state.Backends[index].Removal + 1 };
         var draining = state.WithBackend(index, backend);
         var started = backend.ActiveConnections > 0 && !state.Backends[index].Draining
             ? [new MembershipChange(index, backend, MembershipChangeKind.DrainStarted, remove.CloseAfter)]
