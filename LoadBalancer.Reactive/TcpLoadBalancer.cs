@@ -321,13 +321,15 @@ public sealed class TcpLoadBalancer : IAsyncDisposable
     /// slow start, panic mode, client access rules and per-client limits, the access log, the TLS certificate (new
     /// handshakes use it; open connections keep theirs) and SNI routes. Settings that govern connections apply to
     /// those arriving (or assigned, or queued) from then on. A <see cref="ConfigurationChanged"/> event names what
-    /// changed. Backends changed by an operator meanwhile keep their state unless <c>Backends</c> itself changed.
+    /// changed. A backend's weight and state apply when the new options say something new about them, so an operator's
+    /// drain, maintenance or weight is kept while the configuration says the same as before.
     /// </summary>
     /// <remarks>
     /// Need a restart, and keep their value until then: <c>Name</c>, <c>Listen</c>, <c>Strategy</c>,
     /// <c>CustomStrategy</c>, <c>RandomSeed</c>, <c>DnsRefreshInterval</c>, <c>FirstByteTimeout</c>, <c>AcceptProxy</c>,
     /// <c>Sni:HelloTimeout</c>, <c>EventBufferCapacity</c>, TLS or SNI routing turned on or off, and <c>Backends</c>
-    /// while DNS discovery follows their names. A certificate file renewed in place is loaded again by every call.
+    /// while a discovery source (DNS, etcd, <see cref="FollowBackends"/>) follows the members. A certificate file renewed
+    /// in place is loaded again by every call.
     /// </remarks>
     /// <param name="options">The whole new configuration, as for a new balancer.</param>
     /// <returns>
