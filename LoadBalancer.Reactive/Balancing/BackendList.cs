@@ -140,40 +140,7 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     }
 
     /// <summary>The index of the <paramref name="nth"/> available backend (counting from 0), or -1.</summary>
-    public int NthAvailable(int nth)
-    {
-        if (nth < 0 || nth >= AvailableCount)
-        {
-            return BalancingContext.None;
-        }
-
-        var node = this;
-        var offset = 0;
-        while (node is Branch branch)
-        {
-            if (nth < branch.Left.AvailableCount)
-            {
-                node = branch.Left;
-            }
-            else
-            {
-                nth -= branch.Left.AvailableCount;
-                offset += branch.Left.Count;
-                node = branch.Right;
-            }
-        }
-
-        var items = ((Chunk)node).Items;
-        for (var i = 0; i < items.Length; i++)
-        {
-            if (items[i].Available && nth-- == 0)
-            {
-                return offset + i;
-            }
-        }
-
-        return BalancingContext.None;
-    }
+    public int NthAvailable(int nth) => FindByRunningTotal<CountMeasure>(nth);
 
     /// <summary>The first available backend at or after <paramref name="start"/>, or -1.</summary>
     public int FirstAvailableFrom(int start) => FirstFrom(start, new AvailableSearch());
@@ -218,44 +185,7 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
     /// The available backend where the running total of available weights, in order, first exceeds
     /// <paramref name="ticket"/> (0 ≤ ticket &lt; <see cref="AvailableWeight"/>); -1 past the end.
     /// </summary>
-    public int FindByWeight(long ticket)
-    {
-        if (ticket < 0 || ticket >= AvailableWeight)
-        {
-            return BalancingContext.None;
-        }
-
-        var node = this;
-        var offset = 0;
-        while (node is Branch branch)
-        {
-            if (ticket < branch.Left.AvailableWeight)
-            {
-                node = branch.Left;
-            }
-            else
-            {
-                ticket -= branch.Left.AvailableWeight;
-                offset += branch.Left.Count;
-                node = branch.Right;
-            }
-        }
-
-        var items = ((Chunk)node).Items;
-        for (var i = 0; i < items.Length; i++)
-        {
-            if (items[i].Available)
-            {
-                ticket -= items[i].EffectiveWeight;
-                if (ticket < 0)
-                {
-                    return offset + i;
-                }
-            }
-        }
-
-        return BalancingContext.None;
-    }
+    public int FindByWeight(long ticket) => FindByRunningTotal<WeightMeasure>(ticket);
 
     /// <summary>
     /// Calls <paramref name="changed"/> with the index of every backend that is not the same object in
@@ -390,6 +320,70 @@ internal abstract class BackendList : IReadOnlyList<BackendSnapshot>
         public BackendList Right { get; } = right;
 
         public ImmutableArray<BackendSnapshot> All { get; set; }
+    }
+
+    // The available backend where the running total of TMeasure over available backends, in order, first exceeds
+    // target: one descent, the subtrees' totals skipping whole halves.
+    private int FindByRunningTotal<TMeasure>(long target)
+        where TMeasure : IMeasure
+    {
+        if (target < 0 || target >= TMeasure.Of(this))
+        {
+            return BalancingContext.None;
+        }
+
+        var node = this;
+        var offset = 0;
+        while (node is Branch branch)
+        {
+            if (target < TMeasure.Of(branch.Left))
+            {
+                node = branch.Left;
+            }
+            else
+            {
+                target -= TMeasure.Of(branch.Left);
+                offset += branch.Left.Count;
+                node = branch.Right;
+            }
+        }
+
+        var items = ((Chunk)node).Items;
+        for (var i = 0; i < items.Length; i++)
+        {
+            if (items[i].Available)
+            {
+                target -= TMeasure.Of(items[i]);
+                if (target < 0)
+                {
+                    return offset + i;
+                }
+            }
+        }
+
+        return BalancingContext.None;
+    }
+
+    /// <summary>What a running total counts: available backends, or their effective weight.</summary>
+    private interface IMeasure
+    {
+        static abstract long Of(BackendList subtree);
+
+        static abstract long Of(BackendSnapshot available);
+    }
+
+    private readonly struct CountMeasure : IMeasure
+    {
+        public static long Of(BackendList subtree) => subtree.AvailableCount;
+
+        public static long Of(BackendSnapshot available) => 1;
+    }
+
+    private readonly struct WeightMeasure : IMeasure
+    {
+        public static long Of(BackendList subtree) => subtree.AvailableWeight;
+
+        public static long Of(BackendSnapshot available) => available.EffectiveWeight;
     }
 
     private interface ISearch
