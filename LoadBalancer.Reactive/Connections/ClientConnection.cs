@@ -151,7 +151,6 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
             }
             else if (_pipe is { } pipe)
             {
-                pipe.Output.Complete();
                 pipe.Input.Complete();
                 pipe.Dispose();
             }

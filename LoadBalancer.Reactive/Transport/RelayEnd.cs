@@ -84,9 +84,8 @@ internal abstract class RelayEnd
     /// already sent the reset), and a receive still pending ends with an abort. The library's own Dispose
     /// would shut the socket down twice more first, both failing with ENOTCONN after the relay's half-closes,
     /// and completing its pipes would add two more: system calls that cost a short connection measurable CPU.
-    /// Its receive loop has ended by now (end of stream, error, or that abort); its send loop, unused because
-    /// the relay sends straight to the socket, stays parked on its empty pipe and goes to the GC with the
-    /// connection (the heap stays flat over 80,000 connections).
+    /// Its receive loop has ended by now (end of stream, error, or that abort); its send loop was never started
+    /// (see <see cref="SocketPipes"/>), so nothing of the connection is left running.
     /// </remarks>
     internal static void CloseConnection(SocketConnection connection) => connection.Socket.Dispose();
 }

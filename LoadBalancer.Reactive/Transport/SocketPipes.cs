@@ -33,11 +33,32 @@ internal static class SocketPipes
         minimumSegmentSize: SegmentSize,
         useSynchronizationContext: false);
 
+    // The send half of every connection: its loop is never started. Relays send straight to the socket (see
+    // PlainEnd and TlsEnd) so that a send completes only once the bytes are with the kernel; the library's send loop
+    // would sit parked on an empty pipe for the connection's whole life, holding its state machine and the
+    // continuation that observes it (about 300 B per socket, 600 per relayed connection) and costing its start on
+    // every connection. The library starts that loop through the send pipe's reader scheduler, so a scheduler that
+    // runs nothing leaves it unstarted. Nothing may be written to such a connection's Output: it would never be sent.
+    private static readonly PipeOptions SendLoopNotStarted = new(
+        readerScheduler: NoSendLoop.Instance,
+        writerScheduler: PipeScheduler.Inline,
+        useSynchronizationContext: false);
+
     /// <summary>Wraps an accepted client socket in the pipe every relay attempt for it reads from.</summary>
     public static SocketConnection CreateClientPipe(Socket client) =>
-        SocketConnection.Create(client, Options, SocketConnectionOptions.ZeroLengthReads, "client");
+        SocketConnection.Create(client, SendLoopNotStarted, Options, SocketConnectionOptions.ZeroLengthReads, "client");
 
     /// <summary>Wraps a connected backend socket as a plain end.</summary>
     public static RelayEnd PlainBackend(Socket backend) =>
-        new PlainEnd(SocketConnection.Create(backend, Options, SocketConnectionOptions.ZeroLengthReads, "backend"));
+        new PlainEnd(SocketConnection.Create(backend, SendLoopNotStarted, Options, SocketConnectionOptions.ZeroLengthReads, "backend"));
+
+    /// <summary>Runs nothing: the send loop it is asked to start is one the relay never needs.</summary>
+    private sealed class NoSendLoop : PipeScheduler
+    {
+        public static readonly NoSendLoop Instance = new();
+
+        public override void Schedule(Action<object?> action, object? state)
+        {
+        }
+    }
 }
