@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 
@@ -25,9 +26,17 @@ public sealed partial class QuickstartToolTests : IDisposable
         var feed = Path.Combine(_work, "feed");
         var tools = Path.Combine(_work, "tools");
         var root = ReadmeTests.RepositoryRoot();
-        await RunAsync("dotnet", ["pack", Path.Combine(root, "examples", "Quickstart"), "-c", "Release", "-o", feed, $"-p:Version={version}", "-nologo"], root);
+        await RunAsync("bash", [Path.Combine(root, "examples", "Quickstart", "pack-tool.sh"), feed, $"-p:Version={version}"], root);
         await RunAsync("dotnet", ["tool", "install", "--tool-path", tools, "--add-source", feed, "LoadBalancer.Reactive.Quickstart", "--version", version], _work);
         var lbr = Path.Combine(tools, "lbr");
+
+        // On linux-x64 the install resolves to the Native AOT package: one native executable, no assembly for a runtime to load.
+        if (OperatingSystem.IsLinux() && RuntimeInformation.OSArchitecture == Architecture.X64)
+        {
+            var executable = new FileInfo(lbr).ResolveLinkTarget(returnFinalTarget: true)!.FullName;
+            Assert.Contains("loadbalancer.reactive.quickstart.linux-x64", executable, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.ChangeExtension(executable, ".dll")), executable);
+        }
 
         Assert.Contains(version, (await RunAsync(lbr, ["--version"], _work)).Output, StringComparison.Ordinal);
 
