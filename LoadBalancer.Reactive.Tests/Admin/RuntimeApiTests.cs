@@ -68,6 +68,8 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         Assert.Contains(lines, line => line.StartsWith("version: ", StringComparison.Ordinal));
         Assert.Contains(lines, line => line.StartsWith("uptime: ", StringComparison.Ordinal) && line.EndsWith('s'));
         Assert.Contains(lines, line => line.StartsWith("started: ", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("memory-resident: ", StringComparison.Ordinal) && line.EndsWith(" MiB", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("gc-collections: gen0 ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -77,13 +79,18 @@ public sealed class RuntimeApiTests : IAsyncLifetime
 
         Assert.Equal(
             ["name", "version", "state", "uptimeSeconds", "started", "listen", "strategy", "panicMode", "accepted", "rejected", "failed", "active",
-             "queued", "queuedTotal", "backends", "backendsUp"],
+             "queued", "queuedTotal", "backends", "backendsUp", "memoryResidentBytes", "gcHeapBytes", "gcCommittedBytes", "gcCollections"],
             info.Select(field => field.Key));
         Assert.Equal("edge", (string?)info["name"]);
         Assert.Equal("running", (string?)info["state"]);
         Assert.Equal(_balancer.ListenEndPoints[0].ToString(), (string?)info["listen"]![0]);
         Assert.Equal(2, (int)info["backendsUp"]!);
         Assert.True((double)info["uptimeSeconds"]! >= 0);
+
+        // This process's own figures: resident memory holds the GC's committed memory, which holds its heap.
+        Assert.InRange((long)info["gcHeapBytes"]!, 1, (long)info["gcCommittedBytes"]!);
+        Assert.InRange((long)info["gcCommittedBytes"]!, 1, (long)info["memoryResidentBytes"]!);
+        Assert.Equal(3, info["gcCollections"]!.AsArray().Count);
     }
 
     [Fact]

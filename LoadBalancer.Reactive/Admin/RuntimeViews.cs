@@ -32,6 +32,10 @@ internal static class RuntimeViews
         var state = StateOf(balancer.Lifecycle);
         var strategy = StrategyOf(balancer);
         var up = statistics.Backends.Count(row => StateOf(row.Backend) == "up");
+        // The process's memory, as HAProxy's show info gives its pools': resident, and the GC heap after its last collection.
+        var resident = Environment.WorkingSet;
+        var gc = GC.GetGCMemoryInfo();
+        var collections = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
 
         // Each field as a text line ("key: value") and a JSON property (camelCase, numbers as numbers).
         var fields = new (string Key, string JsonKey, string Text, JsonNode? Json)[]
@@ -54,6 +58,11 @@ internal static class RuntimeViews
             ("queued-total", "queuedTotal", Number(statistics.Queued), statistics.Queued),
             ("backends", "backends", Number(statistics.Backends.Count), statistics.Backends.Count),
             ("backends-up", "backendsUp", Number(up), up),
+            ("memory-resident", "memoryResidentBytes", Mebibytes(resident), resident),
+            ("gc-heap", "gcHeapBytes", Mebibytes(gc.HeapSizeBytes), gc.HeapSizeBytes),
+            ("gc-committed", "gcCommittedBytes", Mebibytes(gc.TotalCommittedBytes), gc.TotalCommittedBytes),
+            ("gc-collections", "gcCollections", $"gen0 {collections[0]}, gen1 {collections[1]}, gen2 {collections[2]}",
+                new JsonArray([.. collections.Select(count => (JsonNode)count)])),
         };
 
         var json = new JsonObject();
@@ -138,6 +147,8 @@ internal static class RuntimeViews
         balancer.Options.CustomStrategy is { } custom ? custom.GetType().Name : balancer.Options.Strategy;
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Mebibytes(long bytes) => (bytes / 1048576.0).ToString("0.0 'MiB'", CultureInfo.InvariantCulture);
 
     /// <summary>A span as people read it: <c>42s</c>, <c>3m 5s</c>, <c>2h 10m</c>, <c>3d 4h</c>.</summary>
     private static string Ago(TimeSpan span)
