@@ -7,7 +7,7 @@
 # footprint and cold start: resident memory (VmRSS) after the load phases, with the 5,000 idle connections
 # held and a few seconds after they close; the time from launching a fresh instance to the first request
 # relayed through it; and the p99 over that fresh instance's first 10 s of keep-alive load next to the warmed
-# p99. Below it, LoadBalancer.Reactive's GC heap and collection count at the end (dotnet-counters). Installs
+# p99. Below it, LoadBalancer.Reactive's GC heap and collection count at the end (its runtime API's show info). Installs
 # what it needs, stops everything it started by PID, and takes about eight minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +41,6 @@ elif [ "${OURS_R2R:-0}" = 1 ]; then
 else
   OURS_RUN=(dotnet "$OURS")
 fi
-COUNTERS="$WORK/tools/dotnet-counters"   # the runtime's own GC counters, read from ours at the end
-[[ " $TARGETS " == *" ours "* ]] && dotnet tool install dotnet-counters --version 10.0.750501 --tool-path "$WORK/tools" >/dev/null
 
 # The backends, on core 1: three tiny HTTP servers in one nginx, and an iperf3 server.
 start_http_backends 9101 9102 9103
@@ -89,7 +87,8 @@ CONF
 start haproxy taskset -c 0 haproxy -db -f "$WORK/haproxy.cfg"
 start nginx taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/nginx-error.log"
 OURS_FLAGS=(--strategy least-connections --no-health-checks --quiet)
-start ours taskset -c 0 "${OURS_RUN[@]}" --listen 127.0.0.1:9003 --backend 127.0.0.1:9101 --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}"
+start ours taskset -c 0 "${OURS_RUN[@]}" --listen 127.0.0.1:9003 --backend 127.0.0.1:9101 --backend 127.0.0.1:9102 --backend 127.0.0.1:9103 "${OURS_FLAGS[@]}" \
+  --admin "$WORK/ours-admin.sock"   # its runtime API, for the GC figures at the end
 start ours-bulk taskset -c 0 "${OURS_RUN[@]}" --listen 127.0.0.1:9013 --backend 127.0.0.1:5201 "${OURS_FLAGS[@]}"
 for port in 9101 5201 9001 9011 9002 9012 9003 9013; do wait_port $port; done
 
@@ -155,43 +154,20 @@ idle_phase() { # idle_phase NAME PORT: sets MEM[NAME], KiB of the holding proces
   RSS_CLOSED[$1]=$(mib "$(total_rss_kib "$1")")
 }
 
-gc_counters() { # gc_counters PID -> "heap_MiB total gen0 gen1 gen2": the GC heap after the last collection and
-  # the collections since the process started. dotnet-counters monitor shows counters as running totals (collect
-  # would give only per-second increments); its screen is replayed here to read the last values it drew.
-  (cd "$WORK" && timeout 20 "$COUNTERS" monitor -p "$1" --refresh-interval 1 --duration 00:00:00:03 \
-    --counters 'System.Runtime[dotnet.gc.collections,dotnet.gc.last_collection.heap.size]' >"$WORK/gc-monitor.txt" 2>&1) || true
-  python3 - "$WORK/gc-monitor.txt" <<'PY'
-import re, sys
-screen, row, col = {}, 1, 1
-for token in re.split(r"(\x1b\[[0-9;?]*[A-Za-z])", open(sys.argv[1], errors="replace").read()):
-    if token.startswith("\x1b["):
-        if token[-1] == "H":
-            row, col = map(int, token[2:-1].split(";")) if token[2:-1] else (1, 1)
-        elif token[-1] == "J":
-            screen = {}
-        continue
-    for ch in token:
-        if ch == "\n":
-            row, col = row + 1, 1
-        elif ch != "\r":
-            screen.setdefault(row, {})[col] = ch
-            col += 1
-values, metric = {}, None
-for r in sorted(screen):
-    line = "".join(screen[r].get(c, " ") for c in range(1, max(screen[r]) + 1))
-    m = re.match(r"\s+(dotnet\.[a-z_.]+)", line)
-    if m:
-        metric = m.group(1)
-        continue
-    m = re.match(r"\s+(gen0|gen1|gen2|loh|poh)\s+([\d,.]+)\s*$", line)
-    if m and metric:
-        values[(metric, m.group(1))] = float(m.group(2).replace(",", ""))
-heap = sum(v for (name, _), v in values.items() if name == "dotnet.gc.last_collection.heap.size")
-gens = [int(values.get(("dotnet.gc.collections", g), 0)) for g in ("gen0", "gen1", "gen2")]
-if not values:
-    print("- - - - -")
-else:
-    print(f"{heap / 1048576:.1f} {sum(gens)} {gens[0]} {gens[1]} {gens[2]}")
+gc_counters() { # gc_counters SOCKET -> "heap_MiB total gen0 gen1 gen2": the GC heap after the last collection and the
+  # collections since the process started, from the runtime API's show info (a JIT or a Native AOT build alike)
+  python3 - "$1" <<'PY'
+import json, socket, sys
+with socket.socket(socket.AF_UNIX) as admin:
+    admin.settimeout(10)
+    admin.connect(sys.argv[1])
+    admin.sendall(b"json show info\nquit\n")
+    reply = b""
+    while chunk := admin.recv(65536):
+        reply += chunk
+info = json.loads(next(line for line in reply.decode().splitlines() if line.startswith("{")))
+gens = info["gcCollections"]
+print(f"{info['gcHeapBytes'] / 1048576:.1f} {sum(gens)} {gens[0]} {gens[1]} {gens[2]}")
 PY
 }
 
@@ -274,7 +250,7 @@ done
 GC="- - - - -"
 if [[ " $TARGETS " == *" ours "* ]]; then
   echo "GC counters: ours..." >&2
-  GC=$(gc_counters "$(cat "$WORK/ours.pid")")
+  GC=$(gc_counters "$WORK/ours-admin.sock" || echo "- - - - -")
   OURS_BULK_RSS=$(mib "$(total_rss_kib ours-bulk)")
 fi
 for name in $TARGETS; do
@@ -321,7 +297,7 @@ cell() { # cell VALUE HAPROXY_VALUE -> "value (ratio)"
   if [[ " $TARGETS " == *" ours "* ]]; then
     read -r heap total gen0 gen1 gen2 <<<"$GC"
     echo
-    echo "LoadBalancer.Reactive at the end (dotnet-counters): GC heap after the last collection $heap MiB; $total collections since it started (gen0 $gen0, gen1 $gen1, gen2 $gen2). Its bulk listener is a second process (not in the memory columns above), $OURS_BULK_RSS MiB resident at the end."
+    echo "LoadBalancer.Reactive at the end (its show info): GC heap after the last collection $heap MiB; $total collections since it started (gen0 $gen0, gen1 $gen1, gen2 $gen2). Its bulk listener is a second process (not in the memory columns above), $OURS_BULK_RSS MiB resident at the end."
   fi
 } | tee "$WORK/table.md"
 echo "(ratios are to HAProxy; logs and configs in $WORK)" >&2

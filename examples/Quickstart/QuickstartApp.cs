@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using LoadBalancer.Reactive;
 using LoadBalancer.Reactive.Admin;
@@ -128,6 +129,10 @@ internal static class QuickstartApp
                 output.WriteLine($"Runtime API on {reading.AdminEndpoint}: try  echo 'show backends' | socat stdio {SocatAddress(reading.AdminEndpoint!)}");
             }
 
+            using var trimming = new MemoryTrimmer(() => balancer.Statistics.ActiveConnections, MemoryTrimmer.Collect).Start(
+                Scheduler.Default,
+                (before, after) => output.WriteLine(FormattableString.Invariant(
+                    $"Connections closed: memory returned, {before / 1048576.0:0.0} MiB resident before, {after / 1048576.0:0.0} MiB after.")));
             notifier.Ready(balancing);
             started?.Invoke(balancer);
 
