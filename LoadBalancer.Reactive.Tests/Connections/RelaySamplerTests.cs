@@ -112,7 +112,9 @@ public sealed class RelaySamplerTests : IDisposable
         var (client, backend) = (new MemoryEnd(), new MemoryEnd());
         connection.End = client;
         Assert.True(_registry.TryAdd(connection));
-        return (connection, client, backend, connection.Relay(backend, _scheduler, TimeSpan.Zero));
+        var ended = new RelayEndTask();
+        connection.Relay(backend, _scheduler, TimeSpan.Zero, ended);
+        return (connection, client, backend, ended.Task);
     }
 
     private Socket Unconnected()

@@ -94,22 +94,27 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     /// <summary>Whether the balancer has closed the connection with <see cref="Abort"/>.</summary>
     public bool IsAborted => Volatile.Read(ref _aborted);
 
-    /// <summary>Relays between the client and <paramref name="backend"/>; aborts at once if the balancer already has.</summary>
-    public Task<RelayResult> Relay(RelayEnd backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout)
+    /// <summary>
+    /// Relays between the client and <paramref name="backend"/> until both directions end, then tells
+    /// <paramref name="ended"/> how it went; aborts at once if the balancer already has.
+    /// </summary>
+    public void Relay(RelayEnd backend, System.Reactive.Concurrency.IScheduler scheduler, TimeSpan idleTimeout, IRelayEndObserver ended)
     {
         var client = End;
+        DuplexRelay relay;
         lock (_gate)
         {
             // One pipe for the client across every attempt: a retried connection keeps what it was sent.
-            _relay = DuplexRelay.Start(client, backend, scheduler, idleTimeout, out var completion);
+            relay = _relay = DuplexRelay.Create(client, backend, scheduler, idleTimeout, ended);
             _abort = null;
             if (_aborted)
             {
-                _relay.Abort();
+                relay.Abort();
             }
-
-            return completion;
         }
+
+        // Outside the lock: a relay can end before Run returns, and its end may retry this connection.
+        relay.Run();
     }
 
     /// <summary>What its relay has relayed so far, when that has grown since the last sample; false without a relay.</summary>

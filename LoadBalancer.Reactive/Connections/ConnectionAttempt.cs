@@ -3,6 +3,7 @@ using System.Reactive.Concurrency;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Configuration;
 using LoadBalancer.Reactive.Events;
+using LoadBalancer.Reactive.Relaying;
 using LoadBalancer.Reactive.Tls;
 using LoadBalancer.Reactive.Transport;
 
@@ -22,9 +23,12 @@ internal sealed record AttemptSettings(IScheduler Scheduler, TimeSpan ConnectTim
 /// it completes, changes nothing: a failed connect leaves the client open for the next attempt).
 /// </summary>
 internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefinition backend, AttemptSettings settings)
-    : IObservable<BalancerInput>, IDisposable
+    : IObservable<BalancerInput>, IDisposable, IRelayEndObserver
 {
     private int _ended;
+    // Set once the backend is connected, for when the relay ends (see RelayEnded).
+    private IObserver<BalancerInput>? _observer;
+    private TimeSpan _connectTime;
 
     public IDisposable Subscribe(IObserver<BalancerInput> observer)
     {
@@ -90,9 +94,10 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
             return;
         }
 
-        var connectTime = scheduler.Now - connecting;
-        observer.OnNext(new ConnectSucceeded(connection.Id, connectTime) { Time = scheduler.Now });
-        _ = RelayAsync(observer, backendEnd, connectTime);
+        _connectTime = scheduler.Now - connecting;
+        _observer = observer;
+        observer.OnNext(new ConnectSucceeded(connection.Id, _connectTime) { Time = scheduler.Now });
+        connection.Relay(backendEnd, scheduler, settings.IdleTimeout, this);
     }
 
     // A connect that failed (the client stays open while the fold picks another backend or gives up: nothing has been
@@ -111,44 +116,40 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         Complete(observer, new ConnectFailed(connection.Id) { Time = settings.Scheduler.Now, Detail = detail });
     }
 
-    // Started, not awaited, by RunAsync, so that RunAsync's state machine is gone once the relay runs: every
-    // open connection holds this one alone while it relays, with only what the end of the relay needs.
-    private async Task RelayAsync(IObserver<BalancerInput> observer, RelayEnd backendEnd, TimeSpan connectTime)
+    // The relay reports its end here rather than to an awaiting method, so that once it runs, RunAsync's state machine is
+    // gone and nothing waits on it: every open connection holds only the relay, its two pumps, and this attempt.
+    void IRelayEndObserver.RelayEnded(RelayResult result)
     {
-        BalancerInput ended;
-        try
+        var observer = _observer!;
+        if (result.Unexpected is { } exception)
         {
-            var result = await connection.Relay(backendEnd, settings.Scheduler, settings.IdleTimeout).ConfigureAwait(false);
-            if (result.Retriable)
-            {
-                connection.ReadyForRetry();
-            }
-
-            ended = result.Retriable
-                // Accepted by the kernel but reset before a byte either way (its listener closed with us in the
-                // queue): nothing happened, so the fold may try another backend.
-                ? new ConnectFailed(connection.Id)
-                {
-                    Detail = new FailureDetail(SocketError.ConnectionReset, $"Backend {backend.Address} reset the connection before any byte was exchanged"),
-                }
-                // A backend that resets before saying anything is failing, whatever it did at connect time.
-                : new ConnectionEnded(connection.Id, BackendFailed: result.Reason == CompletionReason.BackendReset && result.BytesFromBackend == 0)
-                {
-                    BytesFromClient = result.BytesFromClient,
-                    BytesFromBackend = result.BytesFromBackend,
-                    Reason = result.Reason,
-                    ConnectTime = connectTime,
-                };
-        }
-        catch (Exception exception)
-        {
-            // Nothing above should throw; if something does, the connection still has to end in the fold or
-            // its backend's count would stay up for good.
+            // Nothing in a relay should throw; if something did, the relay was cut and the connection still ends in
+            // the fold, or its backend's count would stay up for good.
             EndUnrelayed(observer, stopping: false, new FailureDetail(
                 SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception.Message}"));
             return;
         }
 
+        if (result.Retriable)
+        {
+            connection.ReadyForRetry();
+        }
+
+        BalancerInput ended = result.Retriable
+            // Accepted by the kernel but reset before a byte either way (its listener closed with us in the
+            // queue): nothing happened, so the fold may try another backend.
+            ? new ConnectFailed(connection.Id)
+            {
+                Detail = new FailureDetail(SocketError.ConnectionReset, $"Backend {backend.Address} reset the connection before any byte was exchanged"),
+            }
+            // A backend that resets before saying anything is failing, whatever it did at connect time.
+            : new ConnectionEnded(connection.Id, BackendFailed: result.Reason == CompletionReason.BackendReset && result.BytesFromBackend == 0)
+            {
+                BytesFromClient = result.BytesFromClient,
+                BytesFromBackend = result.BytesFromBackend,
+                Reason = result.Reason,
+                ConnectTime = _connectTime,
+            };
         Complete(observer, ended with { Time = settings.Scheduler.Now });
     }
 

@@ -38,6 +38,11 @@ internal sealed class DuplexRelay
     private readonly RelayEnd _backend;
     private readonly IScheduler _scheduler;
     private readonly TimeSpan _idleTimeout;
+    private readonly IRelayEndObserver _ended;
+    // The pumps still running; the one that ends last ends the relay (see PumpEnded).
+    private int _pumpsRunning = 2;
+    // What a pump threw, if one ever does (nothing in it should): the relay is then aborted and its result carries it.
+    private Exception? _unexpected;
     // The pending idle check, or NoMoreIdleChecks once the relay has ended.
     private IDisposable? _idleTimer;
     private long _lastActivityTicks;
@@ -56,12 +61,13 @@ internal sealed class DuplexRelay
     // The side whose reads were shut down because the other reset (see Fail), or -1.
     private int _readsShut = -1;
 
-    private DuplexRelay(RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout)
+    private DuplexRelay(RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout, IRelayEndObserver ended)
     {
         _scheduler = scheduler;
         _idleTimeout = idleTimeout;
         _client = client;
         _backend = backend;
+        _ended = ended;
     }
 
     private enum Side
@@ -71,10 +77,37 @@ internal sealed class DuplexRelay
     }
 
     /// <summary>
-    /// Starts relaying between a client and a connected backend socket. The relay closes both when it
-    /// ends, except the client when it ends <see cref="RelayResult.Retriable"/>.
+    /// A relay between a client and a connected backend socket, not yet running (see <see cref="Run"/>). The relay
+    /// closes both when it ends, except the client when it ends <see cref="RelayResult.Retriable"/>.
     /// </summary>
     /// <param name="client">The client's end (its pipe outlives a relay, for retries).</param>
+    /// <param name="backend">The connected backend's end.</param>
+    /// <param name="scheduler">Times the idle timeout.</param>
+    /// <param name="idleTimeout">Close after this long with no bytes either way; <see cref="TimeSpan.Zero"/> for never.</param>
+    /// <param name="ended">Hears how the relay ended, once, when both directions have ended and both sockets are closed.</param>
+    /// <remarks>
+    /// The relay tells <paramref name="ended"/> rather than completing a task: nothing then waits on it while it runs,
+    /// so an open connection holds no awaiting state machine besides its two pumps. Made first and run after, so that
+    /// whoever keeps it (to abort or sample it) has it before it can end.
+    /// </remarks>
+    public static DuplexRelay Create(RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout, IRelayEndObserver ended) =>
+        new(client, backend, scheduler, idleTimeout, ended);
+
+    /// <summary>Starts both directions and the idle timeout; once only. An <see cref="Abort"/> before it ends the relay at once.</summary>
+    public void Run()
+    {
+        if (_idleTimeout > TimeSpan.Zero)
+        {
+            _lastActivityTicks = _scheduler.Now.UtcTicks;
+            ScheduleIdleCheck(_idleTimeout);
+        }
+
+        _ = PumpAsync(_client, _backend, Side.Client);
+        _ = PumpAsync(_backend, _client, Side.Backend);
+    }
+
+    /// <summary>Creates and runs a relay whose end is a task (<see cref="Create"/> and <see cref="Run"/>).</summary>
+    /// <param name="client">The client's end.</param>
     /// <param name="backend">The connected backend's end.</param>
     /// <param name="scheduler">Times the idle timeout.</param>
     /// <param name="idleTimeout">Close after this long with no bytes either way; <see cref="TimeSpan.Zero"/> for never.</param>
@@ -82,14 +115,10 @@ internal sealed class DuplexRelay
     public static DuplexRelay Start(
         RelayEnd client, RelayEnd backend, IScheduler scheduler, TimeSpan idleTimeout, out Task<RelayResult> completion)
     {
-        var relay = new DuplexRelay(client, backend, scheduler, idleTimeout);
-        if (idleTimeout > TimeSpan.Zero)
-        {
-            relay._lastActivityTicks = scheduler.Now.UtcTicks;
-            relay.ScheduleIdleCheck(idleTimeout);
-        }
-
-        completion = relay.RunAsync();
+        var ended = new RelayEndTask();
+        completion = ended.Task;
+        var relay = Create(client, backend, scheduler, idleTimeout, ended);
+        relay.Run();
         return relay;
     }
 
@@ -121,24 +150,26 @@ internal sealed class DuplexRelay
         return true;
     }
 
-    private async Task<RelayResult> RunAsync()
+    // Each pump calls this once, as it ends; the second closes what is left and tells the observer how it went.
+    private void PumpEnded()
     {
-        var upstream = PumpAsync(_client, _backend, Side.Client);
-        var downstream = PumpAsync(_backend, _client, Side.Backend);
-        await upstream.ConfigureAwait(false);
-        await downstream.ConfigureAwait(false);
+        if (Interlocked.Decrement(ref _pumpsRunning) > 0)
+        {
+            return;
+        }
 
         Interlocked.Exchange(ref _idleTimer, NoMoreIdleChecks)?.Dispose();
         _backend.Close();
         if (Volatile.Read(ref _phase) == Retrying)
         {
-            return new RelayResult(0, 0, CompletionReason.BackendReset, Retriable: true);
+            _ended.RelayEnded(new RelayResult(0, 0, CompletionReason.BackendReset, Retriable: true));
+            return;
         }
 
         _client.Close();
         var fault = Volatile.Read(ref _fault);
         var reason = (CompletionReason)(fault >= 0 ? fault : Volatile.Read(ref _closedFirst));
-        return new RelayResult(_bytesFromClient, _bytesFromBackend, reason);
+        _ended.RelayEnded(new RelayResult(_bytesFromClient, _bytesFromBackend, reason) { Unexpected = Volatile.Read(ref _unexpected) });
     }
 
     // Most relays sit here, waiting to read, most of the time; whatever this method keeps across an await
@@ -148,91 +179,105 @@ internal sealed class DuplexRelay
     // socket layer throws.
     private async Task PumpAsync(RelayEnd from, RelayEnd to, Side side)
     {
-        Side faulted;
-        while (true)
+        try
         {
-            ReadResult result;
-            try
+            Side faulted;
+            while (true)
             {
-                result = await from.Input.ReadAsync().ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // A read fails only because this side's connection is gone: ConnectionResetException
-                // for a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
-                // ObjectDisposedException when the other pump or Abort closed it.
-                faulted = side;
-                break;
+                ReadResult result;
+                try
+                {
+                    result = await from.Input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // A read fails only because this side's connection is gone: ConnectionResetException
+                    // for a peer's reset, ConnectionAbortedException (an OperationCanceledException) or
+                    // ObjectDisposedException when the other pump or Abort closed it.
+                    faulted = side;
+                    break;
+                }
+
+                if (Volatile.Read(ref _readsShut) == (int)side)
+                {
+                    // The other side reset, and this side's reads were shut down to end this pump quietly (see Fail):
+                    // it is closed with its reset now.
+                    from.Reset();
+                    return;
+                }
+
+                if (result.IsCanceled)
+                {
+                    // Either this relay is handing the client back for a retry, or a cancellation
+                    // left over from an earlier attempt on the same client pipe: skip that one.
+                    from.Input.AdvanceTo(result.Buffer.Start);
+                    if (Volatile.Read(ref _phase) == Retrying)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (!result.Buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
+                {
+                    // The client spoke just as the backend reset: keep its bytes for the next backend.
+                    from.Input.AdvanceTo(result.Buffer.Start);
+                    return;
+                }
+
+                var completed = result.IsCompleted;
+                if (!await RelayReadAsync(from, to, result.Buffer, side).ConfigureAwait(false))
+                {
+                    faulted = Other(side);
+                    break;
+                }
+
+                if (completed)
+                {
+                    // The source sent FIN and every byte it sent is with the kernel: pass the half-close on, unless the
+                    // other side has said FIN too and its end closes with one: the relay closes both right after this.
+                    Interlocked.CompareExchange(
+                        ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
+                    if ((InputEnded(side) && to.CloseSendsFin) || await ShutdownSendAsync(to).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    faulted = Other(side);
+                    break;
+                }
             }
 
+            if (faulted == Side.Backend && Volatile.Read(ref _fault) == -1
+                && Interlocked.CompareExchange(ref _phase, Retrying, Quiet) == Quiet)
+            {
+                // The backend reset by itself (not an abort of ours) before anyone said anything: close it
+                // alone, and stop the client pump without touching the client, which another backend can serve.
+                _backend.Reset();
+                _client.Input.CancelPendingRead();
+                return;
+            }
+
+            // One side failed: the other side is reset too, which also ends the opposite pump.
+            Fail(faulted);
             if (Volatile.Read(ref _readsShut) == (int)side)
             {
-                // The other side reset, and this side's reads were shut down to end this pump quietly (see Fail):
-                // it is closed with its reset now.
+                // This pump found the other side's fault by sending to it, so its own side is the one whose reads were
+                // shut down: closing it now also ends a send the opposite pump may be waiting in.
                 from.Reset();
-                return;
-            }
-
-            if (result.IsCanceled)
-            {
-                // Either this relay is handing the client back for a retry, or a cancellation
-                // left over from an earlier attempt on the same client pipe: skip that one.
-                from.Input.AdvanceTo(result.Buffer.Start);
-                if (Volatile.Read(ref _phase) == Retrying)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (!result.Buffer.IsEmpty && Interlocked.CompareExchange(ref _phase, Spoken, Quiet) == Retrying)
-            {
-                // The client spoke just as the backend reset: keep its bytes for the next backend.
-                from.Input.AdvanceTo(result.Buffer.Start);
-                return;
-            }
-
-            var completed = result.IsCompleted;
-            if (!await RelayReadAsync(from, to, result.Buffer, side).ConfigureAwait(false))
-            {
-                faulted = Other(side);
-                break;
-            }
-
-            if (completed)
-            {
-                // The source sent FIN and every byte it sent is with the kernel: pass the half-close on, unless the
-                // other side has said FIN too and its end closes with one: the relay closes both right after this.
-                Interlocked.CompareExchange(
-                    ref _closedFirst, (int)(side == Side.Client ? CompletionReason.ClientClosed : CompletionReason.BackendClosed), -1);
-                if ((InputEnded(side) && to.CloseSendsFin) || await ShutdownSendAsync(to).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                faulted = Other(side);
-                break;
             }
         }
-
-        if (faulted == Side.Backend && Volatile.Read(ref _fault) == -1
-            && Interlocked.CompareExchange(ref _phase, Retrying, Quiet) == Quiet)
+        catch (Exception exception)
         {
-            // The backend reset by itself (not an abort of ours) before anyone said anything: close it
-            // alone, and stop the client pump without touching the client, which another backend can serve.
-            _backend.Reset();
-            _client.Input.CancelPendingRead();
-            return;
+            // Nothing in a pump should throw; if something does, the relay is cut (which ends the other pump too) and
+            // the exception goes with its result, so that the connection still ends in the fold.
+            Interlocked.CompareExchange(ref _unexpected, exception, null);
+            Fail(CompletionReason.Aborted);
         }
-
-        // One side failed: the other side is reset too, which also ends the opposite pump.
-        Fail(faulted);
-        if (Volatile.Read(ref _readsShut) == (int)side)
+        finally
         {
-            // This pump found the other side's fault by sending to it, so its own side is the one whose reads were
-            // shut down: closing it now also ends a send the opposite pump may be waiting in.
-            from.Reset();
+            PumpEnded();
         }
     }
 
@@ -394,4 +439,25 @@ internal sealed class DuplexRelay
 /// <param name="BytesFromBackend">Bytes relayed from the backend to the client.</param>
 /// <param name="Reason">How it ended: which side closed or reset first.</param>
 /// <param name="Retriable">The backend reset before either side said anything; the client is untouched and can be tried elsewhere.</param>
-internal readonly record struct RelayResult(long BytesFromClient, long BytesFromBackend, CompletionReason Reason, bool Retriable = false);
+internal readonly record struct RelayResult(long BytesFromClient, long BytesFromBackend, CompletionReason Reason, bool Retriable = false)
+{
+    /// <summary>What the relay threw, if it ever did (a bug, not a peer's doing): it was aborted, both sockets closed.</summary>
+    public Exception? Unexpected { get; init; }
+}
+
+/// <summary>Hears how a relay ended, once, when both directions have ended and both sockets are closed.</summary>
+internal interface IRelayEndObserver
+{
+    /// <summary>The relay has ended; runs on the thread that ended its last direction.</summary>
+    void RelayEnded(RelayResult result);
+}
+
+/// <summary>A relay's end as a task, for callers that await it.</summary>
+internal sealed class RelayEndTask : IRelayEndObserver
+{
+    private readonly TaskCompletionSource<RelayResult> _source = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<RelayResult> Task => _source.Task;
+
+    public void RelayEnded(RelayResult result) => _source.TrySetResult(result);
+}
