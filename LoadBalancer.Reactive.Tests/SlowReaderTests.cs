@@ -8,7 +8,6 @@ using LoadBalancer.Reactive.Events;
 using LoadBalancer.Reactive.Relaying;
 using LoadBalancer.Reactive.Tests.Infrastructure;
 using LoadBalancer.Reactive.Transport;
-using Pipelines.Sockets.Unofficial;
 using Xunit.Abstractions;
 
 namespace LoadBalancer.Reactive.Tests;
@@ -88,8 +87,8 @@ public sealed class SlowReaderTests(ITestOutputHelper output)
         var fromClient = new CountingPool();
         var fromBackend = new CountingPool();
         DuplexRelay.Start(
-            new PlainEnd(SocketConnection.Create(clientSide, SocketPipes.CreateOptions(fromClient), SocketConnectionOptions.ZeroLengthReads)),
-            new PlainEnd(SocketConnection.Create(backendSide, SocketPipes.CreateOptions(fromBackend), SocketConnectionOptions.ZeroLengthReads)),
+            new PlainEnd(SocketPipes.Wrap(clientSide, SocketPipes.CreateOptions(fromClient), "client")),
+            new PlainEnd(SocketPipes.Wrap(backendSide, SocketPipes.CreateOptions(fromBackend), "backend")),
             Scheduler.Default,
             TimeSpan.Zero,
             out var relayed);

@@ -75,6 +75,7 @@ public sealed class RuntimeApiTests : IAsyncLifetime
     [Fact]
     public async Task ShowInfo_Json_HasEveryField()
     {
+        GC.Collect(); // the GC's figures are those of its last collection: there is one
         var info = (await _api.ExecuteAsync("SHOW INFO")).Data!.AsObject();
 
         Assert.Equal(
@@ -87,10 +88,11 @@ public sealed class RuntimeApiTests : IAsyncLifetime
         Assert.Equal(2, (int)info["backendsUp"]!);
         Assert.True((double)info["uptimeSeconds"]! >= 0);
 
-        // This process's own figures: resident memory holds the GC's committed memory, which holds its heap.
+        // This process's own figures: the heap its last collection left lies within what the GC had committed.
         Assert.InRange((long)info["gcHeapBytes"]!, 1, (long)info["gcCommittedBytes"]!);
-        Assert.InRange((long)info["gcCommittedBytes"]!, 1, (long)info["memoryResidentBytes"]!);
-        Assert.Equal(3, info["gcCollections"]!.AsArray().Count);
+        Assert.True((long)info["memoryResidentBytes"]! > 0);
+        Assert.All(info["gcCollections"]!.AsArray(), count => Assert.True((int)count! >= 0));
+        Assert.True((int)info["gcCollections"]![2]! >= 1);
     }
 
     [Fact]

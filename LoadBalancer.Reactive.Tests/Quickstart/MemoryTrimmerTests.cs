@@ -51,6 +51,21 @@ public sealed class MemoryTrimmerTests
     }
 
     [Fact]
+    public void Start_AReportThatThrows_IsSkipped_AndLaterWavesAreStillTrimmed()
+    {
+        var scheduler = new TestScheduler();
+        using var running = new MemoryTrimmer(() => _open, () => _trims++).Start(scheduler, (_, _) => throw new IOException("stdout is closed"));
+
+        foreach (var open in new long[] { 3000, 0, 2000, 0 })
+        {
+            _open = open;
+            scheduler.AdvanceBy(MemoryTrimmer.Period.Ticks);
+        }
+
+        Assert.Equal(2, _trims);
+    }
+
+    [Fact]
     public void Collect_IsAGcRequestTheRuntimeAccepts()
     {
         var before = GC.CollectionCount(GC.MaxGeneration);

@@ -17,10 +17,10 @@ public sealed class RelayEndTests
         var (client, backend, ended) = (new ScriptedEnd(), new ScriptedEnd(), new CountingEnd());
         DuplexRelay.Create(client, backend, ImmediateScheduler.Instance, TimeSpan.Zero, ended).Run();
 
-        await client.SayAsync(5);
+        await client.SayAsync(5).WaitAsync(Loopback.Timeout);
         client.Finish();
         Assert.Equal(0, ended.Count);
-        await backend.SayAsync(7);
+        await backend.SayAsync(7).WaitAsync(Loopback.Timeout);
         backend.Finish();
 
         var result = await ended.Result.WaitAsync(Loopback.Timeout);
@@ -35,7 +35,7 @@ public sealed class RelayEndTests
         var (client, backend, ended) = (new ScriptedEnd(), new ScriptedEnd { SendThrows = true }, new CountingEnd());
         DuplexRelay.Create(client, backend, ImmediateScheduler.Instance, TimeSpan.Zero, ended).Run();
 
-        await client.SayAsync(3);
+        await client.SayAsync(3).WaitAsync(Loopback.Timeout);
 
         var result = await ended.Result.WaitAsync(Loopback.Timeout);
         Assert.Equal(CompletionReason.Aborted, result.Reason);

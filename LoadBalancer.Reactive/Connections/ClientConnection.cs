@@ -170,14 +170,17 @@ internal sealed class ClientConnection(long id, Socket client, DateTimeOffset ac
     public void Abort()
     {
         CancellationTokenSource? abort;
+        DuplexRelay? relay;
         lock (_gate)
         {
             Volatile.Write(ref _aborted, true);
-            _relay?.Abort();
+            relay = _relay;
             abort = _abort;
         }
 
-        // Outside the lock: cancelling runs whatever registered (a connect, a handshake) right here.
+        // Outside the lock: aborting a relay can end it here (and report its end), and cancelling runs whatever
+        // registered (a connect, a handshake) right here. A relay made after the flag was set aborts itself (Relay).
+        relay?.Abort();
         abort?.Cancel();
     }
 }

@@ -97,7 +97,18 @@ internal sealed class ConnectionAttempt(ClientConnection connection, BackendDefi
         _connectTime = scheduler.Now - connecting;
         _observer = observer;
         observer.OnNext(new ConnectSucceeded(connection.Id, _connectTime) { Time = scheduler.Now });
-        connection.Relay(backendEnd, scheduler, settings.IdleTimeout, this);
+        try
+        {
+            connection.Relay(backendEnd, scheduler, settings.IdleTimeout, this);
+        }
+        catch (Exception exception)
+        {
+            // Nothing in starting a relay should throw; if something does, the connection still ends in the fold, or
+            // its backend's count would stay up for good.
+            backendEnd.Reset();
+            EndUnrelayed(observer, stopping: false, new FailureDetail(
+                SocketError.SocketError, $"Relaying to backend {backend.Address} failed unexpectedly: {exception.Message}"));
+        }
     }
 
     // A connect that failed (the client stays open while the fold picks another backend or gives up: nothing has been

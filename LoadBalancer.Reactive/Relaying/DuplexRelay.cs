@@ -39,8 +39,9 @@ internal sealed class DuplexRelay
     private readonly IScheduler _scheduler;
     private readonly TimeSpan _idleTimeout;
     private readonly IRelayEndObserver _ended;
-    // The pumps still running; the one that ends last ends the relay (see PumpEnded).
+    // The pumps still running; the one that ends last ends the relay (see PumpEnded). Run sets _running, once.
     private int _pumpsRunning = 2;
+    private int _running;
     // What a pump threw, if one ever does (nothing in it should): the relay is then aborted and its result carries it.
     private Exception? _unexpected;
     // The pending idle check, or NoMoreIdleChecks once the relay has ended.
@@ -96,6 +97,11 @@ internal sealed class DuplexRelay
     /// <summary>Starts both directions and the idle timeout; once only. An <see cref="Abort"/> before it ends the relay at once.</summary>
     public void Run()
     {
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+        {
+            throw new InvalidOperationException("A relay runs once.");
+        }
+
         if (_idleTimeout > TimeSpan.Zero)
         {
             _lastActivityTicks = _scheduler.Now.UtcTicks;
@@ -158,18 +164,33 @@ internal sealed class DuplexRelay
             return;
         }
 
-        Interlocked.Exchange(ref _idleTimer, NoMoreIdleChecks)?.Dispose();
-        _backend.Close();
-        if (Volatile.Read(ref _phase) == Retrying)
+        // The end is reported whatever happens here: without it the connection would never leave the fold.
+        var unexpected = Volatile.Read(ref _unexpected);
+        var retrying = unexpected is null && Volatile.Read(ref _phase) == Retrying;
+        try
+        {
+            Interlocked.Exchange(ref _idleTimer, NoMoreIdleChecks)?.Dispose();
+            _backend.Close();
+            if (!retrying)
+            {
+                _client.Close();
+            }
+        }
+        catch (Exception exception)
+        {
+            unexpected ??= exception;
+            retrying = false;
+        }
+
+        if (retrying)
         {
             _ended.RelayEnded(new RelayResult(0, 0, CompletionReason.BackendReset, Retriable: true));
             return;
         }
 
-        _client.Close();
         var fault = Volatile.Read(ref _fault);
-        var reason = (CompletionReason)(fault >= 0 ? fault : Volatile.Read(ref _closedFirst));
-        _ended.RelayEnded(new RelayResult(_bytesFromClient, _bytesFromBackend, reason) { Unexpected = Volatile.Read(ref _unexpected) });
+        var reason = unexpected is not null ? CompletionReason.Aborted : (CompletionReason)(fault >= 0 ? fault : Volatile.Read(ref _closedFirst));
+        _ended.RelayEnded(new RelayResult(_bytesFromClient, _bytesFromBackend, reason) { Unexpected = unexpected });
     }
 
     // Most relays sit here, waiting to read, most of the time; whatever this method keeps across an await
@@ -270,10 +291,12 @@ internal sealed class DuplexRelay
         }
         catch (Exception exception)
         {
-            // Nothing in a pump should throw; if something does, the relay is cut (which ends the other pump too) and
-            // the exception goes with its result, so that the connection still ends in the fold.
+            // Nothing in a pump should throw; if something does, the relay is cut (which ends the other pump too),
+            // whatever phase it was in, and the exception goes with its result, so the connection still ends in the fold.
             Interlocked.CompareExchange(ref _unexpected, exception, null);
-            Fail(CompletionReason.Aborted);
+            Interlocked.CompareExchange(ref _fault, (int)CompletionReason.Aborted, -1);
+            _client.Reset();
+            _backend.Reset();
         }
         finally
         {
@@ -307,7 +330,7 @@ internal sealed class DuplexRelay
 
                 // Each count has one writer, its own pump, so a plain add; written with Volatile.Write only so that the
                 // sampler never reads half a long where a long is written in two halves (on 64 bits it is a plain store).
-                // RunAsync reads both after awaiting both pumps.
+                // PumpEnded reads both once both pumps have ended.
                 if (side == Side.Client)
                 {
                     Volatile.Write(ref _bytesFromClient, _bytesFromClient + segment.Length);

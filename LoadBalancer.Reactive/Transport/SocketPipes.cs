@@ -38,19 +38,28 @@ internal static class SocketPipes
     // would sit parked on an empty pipe for the connection's whole life, holding its state machine and the
     // continuation that observes it (about 300 B per socket, 600 per relayed connection) and costing its start on
     // every connection. The library starts that loop through the send pipe's reader scheduler, so a scheduler that
-    // runs nothing leaves it unstarted. Nothing may be written to such a connection's Output: it would never be sent.
+    // runs nothing leaves it unstarted, and Wrap completes the Output nobody may write to.
     private static readonly PipeOptions SendLoopNotStarted = new(
         readerScheduler: NoSendLoop.Instance,
         writerScheduler: PipeScheduler.Inline,
         useSynchronizationContext: false);
 
     /// <summary>Wraps an accepted client socket in the pipe every relay attempt for it reads from.</summary>
-    public static SocketConnection CreateClientPipe(Socket client) =>
-        SocketConnection.Create(client, SendLoopNotStarted, Options, SocketConnectionOptions.ZeroLengthReads, "client");
+    public static SocketConnection CreateClientPipe(Socket client) => Wrap(client, Options, "client");
 
     /// <summary>Wraps a connected backend socket as a plain end.</summary>
-    public static RelayEnd PlainBackend(Socket backend) =>
-        new PlainEnd(SocketConnection.Create(backend, SendLoopNotStarted, Options, SocketConnectionOptions.ZeroLengthReads, "backend"));
+    public static RelayEnd PlainBackend(Socket backend) => new PlainEnd(Wrap(backend, Options, "backend"));
+
+    /// <summary>
+    /// A socket read through a pipe with <paramref name="receiveOptions"/>: zero-length reads while idle, and no send
+    /// half (its loop is not started, and its writer is completed, so a write to it fails instead of vanishing).
+    /// </summary>
+    internal static SocketConnection Wrap(Socket socket, PipeOptions receiveOptions, string name)
+    {
+        var connection = SocketConnection.Create(socket, SendLoopNotStarted, receiveOptions, SocketConnectionOptions.ZeroLengthReads, name);
+        connection.Output.Complete();
+        return connection;
+    }
 
     /// <summary>Runs nothing: the send loop it is asked to start is one the relay never needs.</summary>
     private sealed class NoSendLoop : PipeScheduler

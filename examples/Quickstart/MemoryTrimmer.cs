@@ -31,14 +31,24 @@ internal sealed class MemoryTrimmer(Func<long> openConnections, Action trim)
     /// <summary>The collection that returns the most memory: blocking, compacting, and decommitting free space.</summary>
     public static void Collect() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-    /// <summary>Checks once a <see cref="Period"/> on <paramref name="scheduler"/>, until disposed; <paramref name="trimmed"/> hears of each trim.</summary>
+    /// <summary>
+    /// Checks once a <see cref="Period"/> on <paramref name="scheduler"/>, until disposed; <paramref name="trimmed"/> hears
+    /// of each trim (resident bytes before and after). A check that throws (the report's writer closed, say) is skipped:
+    /// returning memory is never worth stopping the balancer for.
+    /// </summary>
     public IDisposable Start(IScheduler scheduler, Action<long, long> trimmed) =>
         Observable.Interval(Period, scheduler).Subscribe(_ =>
         {
-            var before = Environment.WorkingSet;
-            if (Check())
+            try
             {
-                trimmed(before, Environment.WorkingSet);
+                var before = Environment.WorkingSet;
+                if (Check())
+                {
+                    trimmed(before, Environment.WorkingSet);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or ObjectDisposedException or InvalidOperationException)
+            {
             }
         });
 

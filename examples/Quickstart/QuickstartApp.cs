@@ -129,15 +129,23 @@ internal static class QuickstartApp
                 output.WriteLine($"Runtime API on {reading.AdminEndpoint}: try  echo 'show backends' | socat stdio {SocatAddress(reading.AdminEndpoint!)}");
             }
 
+            // Gives memory back after a wave of connections; the dashboard, which owns the screen, is not interrupted.
             using var trimming = new MemoryTrimmer(() => balancer.Statistics.ActiveConnections, MemoryTrimmer.Collect).Start(
                 Scheduler.Default,
-                (before, after) => output.WriteLine(FormattableString.Invariant(
-                    $"Connections closed: memory returned, {before / 1048576.0:0.0} MiB resident before, {after / 1048576.0:0.0} MiB after.")));
+                (before, after) =>
+                {
+                    if (!settings.Dashboard)
+                    {
+                        output.WriteLine(FormattableString.Invariant(
+                            $"Connections closed: memory returned, {before / 1048576.0:0.0} MiB resident before, {after / 1048576.0:0.0} MiB after."));
+                    }
+                });
             notifier.Ready(balancing);
             started?.Invoke(balancer);
 
             var dashboard = settings.Dashboard ? Dashboard.RunAsync(balancer, ConsoleFor(output), stop) : Task.CompletedTask;
             await WaitForStopAsync(stop);
+            trimming.Dispose(); // a drain empties the balancer, which is no wave to trim after
             await dashboard;
             var drainTimeout = reloading.Current.DrainTimeout;
             if (fleet is not null)
