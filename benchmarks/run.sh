@@ -33,10 +33,10 @@ OURS="$ROOT/examples/Quickstart/bin/Release/net10.0/Quickstart.dll"
 # OURS_AOT=1 runs ours as a Native AOT executable, OURS_R2R=1 on the JIT from ReadyToRun images (each published here
 # first), instead of on the JIT alone.
 if [ "${OURS_AOT:-0}" = 1 ]; then
-  dotnet publish examples/Quickstart -c Release -r linux-x64 -o "$WORK/aot" -nologo -v quiet >/dev/null
+  dotnet publish examples/Quickstart -c Release -r linux-x64 -p:PublishAot=true -o "$WORK/aot" -nologo -v quiet >/dev/null
   OURS_RUN=("$WORK/aot/Quickstart")
 elif [ "${OURS_R2R:-0}" = 1 ]; then
-  dotnet publish examples/Quickstart -c Release -r linux-x64 --self-contained false -p:PublishAot=false -p:PublishReadyToRun=true -o "$WORK/r2r" -nologo -v quiet >/dev/null
+  dotnet publish examples/Quickstart -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$WORK/r2r" -nologo -v quiet >/dev/null
   OURS_RUN=(dotnet "$WORK/r2r/Quickstart.dll")
 else
   OURS_RUN=(dotnet "$OURS")

@@ -23,9 +23,9 @@ if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
   native=1
 fi
 
-pack -r any -p:PublishAot=false "$@"        # any platform with the .NET runtime: the JIT build
+pack -r any "$@"                            # any platform with the .NET runtime: the JIT build
 if [ $native = 1 ]; then
-  pack -r linux-x64 "$@"                    # linux-x64: Native AOT
+  pack -r linux-x64 -p:PublishAot=true "$@" # linux-x64: Native AOT
 else
   echo "not on linux-x64: packed the framework-dependent build only" >&2
 fi
