@@ -25,7 +25,7 @@ fi
 
 pack -r any "$@"                            # any platform with the .NET runtime: the JIT build
 if [ $native = 1 ]; then
-  pack -r linux-x64 -p:PublishAot=true "$@" # linux-x64: Native AOT
+  pack -r linux-x64 "$@"                    # linux-x64: Native AOT (the project's setting for that runtime)
 else
   echo "not on linux-x64: packed the framework-dependent build only" >&2
 fi
