@@ -36,7 +36,7 @@ if [ "${OURS_AOT:-0}" = 1 ]; then
   dotnet publish examples/Quickstart -c Release -r linux-x64 -p:PublishAot=true -o "$WORK/aot" -nologo -v quiet >/dev/null
   OURS_RUN=("$WORK/aot/Quickstart")
 elif [ "${OURS_R2R:-0}" = 1 ]; then
-  dotnet publish examples/Quickstart -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$WORK/r2r" -nologo -v quiet >/dev/null
+  dotnet publish examples/Quickstart -c Release -r linux-x64 --self-contained false -p:PublishAot=false -p:PublishReadyToRun=true -o "$WORK/r2r" -nologo -v quiet >/dev/null
   OURS_RUN=(dotnet "$WORK/r2r/Quickstart.dll")
 else
   OURS_RUN=(dotnet "$OURS")
