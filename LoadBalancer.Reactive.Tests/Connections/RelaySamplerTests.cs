@@ -1,10 +1,8 @@
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using LoadBalancer.Reactive.Balancing;
 using LoadBalancer.Reactive.Connections;
 using LoadBalancer.Reactive.Relaying;
 using LoadBalancer.Reactive.Tests.Infrastructure;
-using LoadBalancer.Reactive.Transport;
 using Microsoft.Reactive.Testing;
 using static LoadBalancer.Reactive.Tests.Infrastructure.VirtualTime;
 
@@ -122,46 +120,5 @@ public sealed class RelaySamplerTests : IDisposable
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _sockets.Add(socket);
         return socket;
-    }
-
-    /// <summary>
-    /// A relay end in memory. Its input pipe resumes the relay inline, and what the relay sends it is taken at once,
-    /// so when <see cref="SayAsync"/> returns the relay has sent and counted those bytes.
-    /// </summary>
-    private sealed class MemoryEnd : RelayEnd
-    {
-        private readonly Pipe _input = new(new PipeOptions(
-            readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, useSynchronizationContext: false));
-
-        private long _received;
-
-        /// <summary>Bytes the relay sent to this end.</summary>
-        public long Received => Volatile.Read(ref _received);
-
-        public override PipeReader Input => _input.Reader;
-
-        public override bool CloseSendsFin => true;
-
-        /// <summary>This end says <paramref name="count"/> bytes, relayed to the other end.</summary>
-        public async Task SayAsync(int count) => await _input.Writer.WriteAsync(new byte[count]);
-
-        /// <summary>This end closes its side (a FIN).</summary>
-        public void Finish() => _input.Writer.Complete();
-
-        public override ValueTask SendAsync(ReadOnlyMemory<byte> bytes)
-        {
-            Interlocked.Add(ref _received, bytes.Length);
-            return ValueTask.CompletedTask;
-        }
-
-        public override ValueTask ShutdownSendAsync() => ValueTask.CompletedTask;
-
-        public override void ShutdownBoth() => _input.Writer.Complete();
-
-        public override void Reset() => _input.Writer.Complete();
-
-        public override void Close()
-        {
-        }
     }
 }
